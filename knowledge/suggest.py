@@ -1,0 +1,62 @@
+"""Questions the article can answer, derived from its own text.
+
+The bot offers these as buttons. They come from general patterns (who is
+quoted, what is counted, which abbreviations are defined), so a new article
+gets its own suggestions without anyone writing them.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from .parse import Article
+from .text import stopwords
+
+CAP_WORD = r"[A-Z][\w.’'-]*"
+QUOTE_VERB = re.compile(r"\b(?:kata|ujar|ucap|tutur|jelas|tegas)\s+(?P<who>(?:" + CAP_WORD + r"[ ,]*)+)")
+COUNT = re.compile(r"\b\d[\d.,]*\s+(?P<noun>[a-z]+(?:\s+[a-z]+)?)\s+yang\s+(?P<rest>[a-z]+(?:\s+[a-z]+){0,2})")
+DEFINITION = re.compile(
+    r"(?P<long>(?:[A-Z][\w-]*\s+)(?:(?:[a-z]{2,6}\s+)?[A-Z][\w-]*\s+){1,8})\((?P<abbr>[A-Z]{2,}[A-Za-z]*)\)"
+)
+
+
+@dataclass(frozen=True)
+class Suggestion:
+    """A question the article answers, and the paragraph it came from."""
+
+    question: str
+    paragraph: int
+
+
+def _speaker(match: re.Match[str]) -> str:
+    """The name in 'kata Direktur Jenderal X, Ismail,': the last capitalised group."""
+    groups = [g.strip() for g in match["who"].split(",") if g.strip()]
+    return groups[-1].rstrip(".") if groups else ""
+
+
+def suggestions(article: Article) -> list[Suggestion]:
+    """Who said what, how many, and what abbreviations stand for, in article order, no repeats."""
+    seen: set[str] = set()
+    found: list[Suggestion] = []
+
+    def add(question: str, paragraph: int) -> None:
+        key = question.lower()
+        if key not in seen:
+            seen.add(key)
+            found.append(Suggestion(question, paragraph))
+
+    for para in article.paragraphs:
+        for m in QUOTE_VERB.finditer(para.text):
+            name = _speaker(m).replace("’", "'")
+            if name:
+                add(f"Apa kata {name}?", para.number)
+        for m in COUNT.finditer(para.text):
+            rest = m["rest"].split()
+            while rest and rest[-1] in stopwords():
+                rest.pop()
+            if rest:
+                add(f"Berapa {m['noun']} yang {' '.join(rest)}?", para.number)
+        for m in DEFINITION.finditer(para.text):
+            add(f"Apa kepanjangan {m['abbr']}?", para.number)
+    return found

@@ -1,0 +1,89 @@
+"""Text normalisation for matching: chat spelling, stemming and stopwords.
+
+Users write "brp unit yg diusulkan?"; the article writes "berapa unit kerja
+yang diusulkan". Lexical matching works on stems of content words after chat
+spellings are expanded, so both sides meet in the middle.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from functools import lru_cache
+
+# Common Indonesian chat spellings. A general lexicon, not tuned to any question.
+CHAT_SPELLINGS: dict[str, str] = {
+    "yg": "yang", "brp": "berapa", "brapa": "berapa", "gak": "tidak", "ga": "tidak", "gk": "tidak",
+    "nggak": "tidak", "ngga": "tidak", "enggak": "tidak", "tdk": "tidak", "g": "tidak", "udah": "sudah",
+    "udh": "sudah", "sdh": "sudah", "blm": "belum", "belom": "belum", "gimana": "bagaimana",
+    "gmn": "bagaimana", "gmana": "bagaimana", "dgn": "dengan", "sm": "sama", "krn": "karena",
+    "karna": "karena", "utk": "untuk", "buat": "untuk", "dr": "dari", "kpd": "kepada", "pd": "pada",
+    "org": "orang", "jd": "jadi", "jg": "juga", "aja": "saja", "bgt": "banget", "tsb": "tersebut",
+    "dlm": "dalam", "sbg": "sebagai", "spt": "seperti", "knp": "kenapa", "napa": "kenapa", "ngapain": "mengapa",
+    "kpn": "kapan", "dmn": "mana", "dimana": "di mana", "kmn": "ke mana", "sapa": "siapa", "syp": "siapa",
+    "sp": "siapa", "ap": "apa", "apaan": "apa", "tau": "tahu", "tahun2": "tahun", "thn": "tahun",
+    "th": "tahun", "bilang": "kata", "ngomong": "kata", "ngomongin": "bicara", "dapet": "dapat",
+    "dpt": "dapat", "ngasih": "memberi", "kasih": "beri", "trus": "terus", "trs": "terus", "lg": "lagi",
+    "bs": "bisa", "bsa": "bisa", "mnrt": "menurut", "ttg": "tentang", "tntg": "tentang", "sy": "saya",
+    "gw": "saya", "gue": "saya", "aku": "saya", "km": "kamu", "lu": "kamu", "lo": "kamu", "kalo": "kalau",
+    "klo": "kalau", "kl": "kalau", "bener": "benar", "emang": "memang", "pemerintahan": "pemerintah",
+    "wapres": "wakil presiden", "menteri2": "menteri", "jkt": "jakarta",
+}
+
+# Question words, particles and chat fillers that carry no topic.
+EXTRA_STOPWORDS = frozenset(
+    """apa apakah siapa siapakah berapa berapakah kapan kapankah mana manakah bagaimana bagaimanakah
+    mengapa kenapa gimana dong sih deh kok nih tuh yah ya lah kah pun loh lho aja saja banget
+    tolong coba jelaskan sebutkan ceritakan beritahu kasih tahu mau ingin tanya nanya bertanya
+    artikel berita teks tulisan isi menurut kata dikatakan mengatakan disebut ujar ucap bilang
+    the a an is are was were what who whom which when where why how many much did does do of to in
+    on for and or by with about from that this it be at as said say says
+    tersebut itu ini tadi lalu terus lagi selain yang dan di ke dari""".split()
+)
+
+
+@lru_cache(maxsize=1)
+def stopwords() -> frozenset[str]:
+    """Sastrawi's Indonesian stopwords plus question words and chat particles."""
+    from Sastrawi.StopWordRemover.StopWordRemoverFactory import StopWordRemoverFactory
+
+    return frozenset(StopWordRemoverFactory().get_stop_words()) | EXTRA_STOPWORDS
+
+
+@lru_cache(maxsize=1)
+def _stemmer():  # type: ignore[no-untyped-def]
+    from Sastrawi.Stemmer.StemmerFactory import StemmerFactory
+
+    return StemmerFactory().create_stemmer()
+
+
+@lru_cache(maxsize=65536)
+def stem(word: str) -> str:
+    """The Sastrawi stem of one lowercase word; numbers and abbreviations stay as they are."""
+    if not word.isalpha() or len(word) <= 3:
+        return word
+    return _stemmer().stem(word) or word
+
+
+def normalize(text: str) -> str:
+    """Lowercase, unify quotes and dashes, drop apostrophes inside names (Ma’ruf -> maruf)."""
+    text = unicodedata.normalize("NFKC", text).lower()
+    text = re.sub(r"(?<=\w)['’`](?=\w)", "", text)
+    return re.sub(r"[“”\"‘’`]", " ", text)
+
+
+TOKEN = re.compile(r"\d+(?:[.,]\d+)*|[^\W\d_]+(?:-[^\W\d_]+)*")
+
+
+def words(text: str) -> list[str]:
+    """Normalised words with chat spellings expanded; reduplications (kata-kata) kept whole."""
+    out: list[str] = []
+    for token in TOKEN.findall(normalize(text)):
+        out.extend(CHAT_SPELLINGS.get(token, token).split())
+    return out
+
+
+def content_terms(text: str) -> list[str]:
+    """Stems of the words that carry meaning: no stopwords, no question words."""
+    sw = stopwords()
+    return [stem(w) for w in words(text) if w not in sw and len(w) > 1]

@@ -1,0 +1,35 @@
+"""Sentence splitting and passages with spans, on the real article."""
+
+from __future__ import annotations
+
+from knowledge.chunk import chunk_article, split_sentences
+from tests.conftest import ARTICLE
+
+
+def test_abbreviations_and_numbers_do_not_end_sentences() -> None:
+    text = "Wakil Presiden K.H. Ma’ruf Amin hadir. Ada 3.691 unit dan era 4.0 dimulai. Selesai."
+    parts = [text[s:e] for s, e in split_sentences(text)]
+    assert parts == ["Wakil Presiden K.H. Ma’ruf Amin hadir.", "Ada 3.691 unit dan era 4.0 dimulai.", "Selesai."]
+
+
+def test_quoted_sentences_split_after_the_closing_period() -> None:
+    text = '"Saya harap begitu. Lakukan inovasi," kata Ma\'ruf Amin.'
+    parts = [text[s:e] for s, e in split_sentences(text)]
+    assert parts == ['"Saya harap begitu.', 'Lakukan inovasi," kata Ma\'ruf Amin.']
+
+
+def test_every_passage_span_matches_the_file(article) -> None:
+    raw = ARTICLE.read_text(encoding="utf-8")
+    passages = chunk_article(article)
+    assert [p.id for p in passages] == list(range(len(passages)))
+    for p in passages:
+        assert raw[p.start:p.end] == p.text
+    paragraphs = [p for p in passages if p.kind == "paragraph"]
+    assert [p.paragraph for p in paragraphs] == list(range(1, 11))
+
+
+def test_multi_sentence_paragraph_gets_sentence_passages(article) -> None:
+    sentences = [p for p in chunk_article(article) if p.kind == "sentence" and p.paragraph == 9]
+    assert len(sentences) == 2
+    assert sentences[0].text.startswith('"Saya harapkan')
+    assert sentences[1].text.startswith("Lakukan inovasi terbaik")
