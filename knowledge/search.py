@@ -17,7 +17,7 @@ from functools import lru_cache
 
 import numpy as np
 
-from .chunk import Passage
+from .chunk import Passage, split_sentences
 from .embed import Embedder
 from .index import LoadedIndex, load_index
 from .parse import Article, Paragraph, parse_article
@@ -98,7 +98,15 @@ class Retriever:
         self._idf = {t: math.log(1 + (n - c + 0.5) / (c + 0.5)) for t, c in df.items()}
         self._unseen_idf = math.log(1 + (n + 0.5) / 0.5)
         self._index = index
-        self._suggestions = [s for a in self._articles.values() for s in suggestions(a)]
+        self._suggestions = self._verified_suggestions()
+
+    def _verified_suggestions(self) -> list[Suggestion]:
+        """Suggestions that this retriever really answers from the paragraph they came from.
+
+        A button that leads to "not in the article" would be worse than none.
+        """
+        candidates = [s for a in self._articles.values() for s in suggestions(a)]
+        return [s for s in candidates if (a := self.answer(s.question)).found and a.paragraph in s.paragraphs]
 
     @property
     def index(self) -> LoadedIndex:
@@ -155,7 +163,7 @@ class Retriever:
         """Either signal alone must be strong: close meaning, or most content words present."""
         s = self.settings
         return hit.dense >= s.min_dense_score or (
-            hit.lexical >= s.min_lexical_score and hit.dense >= s.min_dense_score - 0.06
+            hit.lexical >= s.min_lexical_score and hit.dense >= s.min_dense_with_words
         )
 
     def paragraph(self, article_id: str, number: int) -> Paragraph:
@@ -175,7 +183,7 @@ class Retriever:
         picked: list[str] = []
         used: set[int] = set()
         for s in self._suggestions:
-            if s.paragraph == exclude_paragraph or s.paragraph in used or s.question.lower() == exclude.lower():
+            if exclude_paragraph in s.paragraphs or s.paragraph in used or s.question.lower() == exclude.lower():
                 continue
             picked.append(s.question)
             used.add(s.paragraph)
@@ -194,9 +202,10 @@ class Retriever:
         best = hits[0]
         para = self.paragraph(best.article_id, best.paragraph)
         if best.sentences:
-            start = best.sentences[0].start
-            end = best.sentences[-1].end
-            text = para.text[start - para.start:end - para.start]
+            lo, hi = whole_quotes(
+                para.text, best.sentences[0].start - para.start, best.sentences[-1].end - para.start
+            )
+            start, end, text = para.start + lo, para.start + hi, para.text[lo:hi]
         else:
             start, end, text = para.start, para.end, para.text
         return Answer(
@@ -204,6 +213,26 @@ class Retriever:
             start=start, end=end, citation=self.citation(best.article_id, best.paragraph), score=best.score,
             suggestions=self.suggest(exclude_paragraph=best.paragraph, exclude=question),
         )
+
+
+QUOTE_MARKS = '"“”'
+
+
+def whole_quotes(text: str, start: int, end: int) -> tuple[int, int]:
+    """Widen a sentence span so it never cuts a quotation in half.
+
+    A quote often runs over two sentences with the speaker named only at the
+    end; answering with half of it loses either the words or who said them.
+    """
+    spans = split_sentences(text)
+    inside = [sum(text[:s].count(q) for q in QUOTE_MARKS) % 2 == 1 for s, _ in spans]
+    first = next(i for i, (s, e) in enumerate(spans) if e > start)
+    last = max(i for i, (s, e) in enumerate(spans) if s < end)
+    while first > 0 and inside[first]:
+        first -= 1
+    while last + 1 < len(spans) and inside[last + 1]:
+        last += 1
+    return spans[first][0], spans[last][1]
 
 
 def not_covered(question: str) -> str:

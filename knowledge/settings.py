@@ -40,6 +40,7 @@ class Settings:
     query_prefix: str
     passage_prefix: str
     min_dense_score: float
+    min_dense_with_words: float
     min_lexical_score: float
     suggestions: int
 
@@ -55,8 +56,10 @@ class Settings:
             embedding_model=model,
             query_prefix=os.environ.get("EMBEDDING_QUERY_PREFIX", "query: " if is_e5 else ""),
             passage_prefix=os.environ.get("EMBEDDING_PASSAGE_PREFIX", "passage: " if is_e5 else ""),
-            min_dense_score=_env_float("ANSWER_MIN_DENSE", 0.86),
-            min_lexical_score=_env_float("ANSWER_MIN_LEXICAL", 0.34),
+            # Calibrated on e5 scores of in- and out-of-article questions (README, "Answers").
+            min_dense_score=_env_float("ANSWER_MIN_DENSE", 0.90),
+            min_dense_with_words=_env_float("ANSWER_MIN_DENSE_WITH_WORDS", 0.80),
+            min_lexical_score=_env_float("ANSWER_MIN_LEXICAL", 0.45),
             suggestions=int(_env_float("ANSWER_SUGGESTIONS", 3)),
         )
 

@@ -9,12 +9,13 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from itertools import zip_longest
 
 from .parse import Article
 from .text import stopwords
 
 CAP_WORD = r"[A-Z][\w.’'-]*"
-QUOTE_VERB = re.compile(r"\b(?:kata|ujar|ucap|tutur|jelas|tegas)\s+(?P<who>(?:" + CAP_WORD + r"[ ,]*)+)")
+QUOTE_VERB = re.compile(r"\b(?i:kata|ujar|ucap|tutur|jelas|tegas|menurut)\s+(?P<who>(?:" + CAP_WORD + r"[ ,]*)+)")
 COUNT = re.compile(r"\b\d[\d.,]*\s+(?P<noun>[a-z]+(?:\s+[a-z]+)?)\s+yang\s+(?P<rest>[a-z]+(?:\s+[a-z]+){0,2})")
 DEFINITION = re.compile(
     r"(?P<long>(?:[A-Z][\w-]*\s+)(?:(?:[a-z]{2,6}\s+)?[A-Z][\w-]*\s+){1,8})\((?P<abbr>[A-Z]{2,}[A-Za-z]*)\)"
@@ -23,10 +24,16 @@ DEFINITION = re.compile(
 
 @dataclass(frozen=True)
 class Suggestion:
-    """A question the article answers, and the paragraph it came from."""
+    """A question the article answers, and the paragraphs it was derived from."""
 
     question: str
-    paragraph: int
+    paragraphs: tuple[int, ...]
+    kind: str
+
+    @property
+    def paragraph(self) -> int:
+        """The first paragraph it was derived from."""
+        return self.paragraphs[0]
 
 
 def _speaker(match: re.Match[str]) -> str:
@@ -36,27 +43,29 @@ def _speaker(match: re.Match[str]) -> str:
 
 
 def suggestions(article: Article) -> list[Suggestion]:
-    """Who said what, how many, and what abbreviations stand for, in article order, no repeats."""
-    seen: set[str] = set()
-    found: list[Suggestion] = []
+    """Who said what, how many, and what abbreviations stand for; kinds interleaved, no repeats."""
+    found: dict[str, tuple[str, str, list[int]]] = {}
 
-    def add(question: str, paragraph: int) -> None:
-        key = question.lower()
-        if key not in seen:
-            seen.add(key)
-            found.append(Suggestion(question, paragraph))
+    def add(question: str, paragraph: int, kind: str) -> None:
+        _, _, paragraphs = found.setdefault(question.lower(), (question, kind, []))
+        if paragraph not in paragraphs:
+            paragraphs.append(paragraph)
 
     for para in article.paragraphs:
         for m in QUOTE_VERB.finditer(para.text):
             name = _speaker(m).replace("’", "'")
             if name:
-                add(f"Apa kata {name}?", para.number)
+                add(f"Apa kata {name}?", para.number, "quote")
         for m in COUNT.finditer(para.text):
             rest = m["rest"].split()
             while rest and rest[-1] in stopwords():
                 rest.pop()
             if rest:
-                add(f"Berapa {m['noun']} yang {' '.join(rest)}?", para.number)
+                add(f"Berapa {m['noun']} yang {' '.join(rest)}?", para.number, "count")
         for m in DEFINITION.finditer(para.text):
-            add(f"Apa kepanjangan {m['abbr']}?", para.number)
-    return found
+            add(f"Apa itu {m['abbr']}?", para.number, "definition")
+    by_kind: dict[str, list[Suggestion]] = {}
+    for question, kind, paragraphs in found.values():
+        by_kind.setdefault(kind, []).append(Suggestion(question, tuple(paragraphs), kind))
+    # Interleave the kinds, so the first few buttons show different ways of asking.
+    return [s for group in zip_longest(*by_kind.values()) for s in group if s is not None]

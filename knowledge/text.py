@@ -27,7 +27,9 @@ CHAT_SPELLINGS: dict[str, str] = {
     "bs": "bisa", "bsa": "bisa", "mnrt": "menurut", "ttg": "tentang", "tntg": "tentang", "sy": "saya",
     "gw": "saya", "gue": "saya", "aku": "saya", "km": "kamu", "lu": "kamu", "lo": "kamu", "kalo": "kalau",
     "klo": "kalau", "kl": "kalau", "bener": "benar", "emang": "memang", "pemerintahan": "pemerintah",
-    "wapres": "wakil presiden", "menteri2": "menteri", "jkt": "jakarta",
+    "wapres": "wakil presiden", "jkt": "jakarta", "dirjen": "direktur jenderal", "ditjen": "direktorat jenderal",
+    "presdir": "presiden direktur", "kadis": "kepala dinas", "kemen": "kementerian", "pemda": "pemerintah daerah",
+    "pemprov": "pemerintah provinsi", "pemkot": "pemerintah kota", "pemkab": "pemerintah kabupaten",
 }
 
 # Question words, particles and chat fillers that carry no topic.
@@ -36,6 +38,7 @@ EXTRA_STOPWORDS = frozenset(
     mengapa kenapa gimana dong sih deh kok nih tuh yah ya lah kah pun loh lho aja saja banget
     tolong coba jelaskan sebutkan ceritakan beritahu kasih tahu mau ingin tanya nanya bertanya
     artikel berita teks tulisan isi menurut kata dikatakan mengatakan disebut ujar ucap bilang
+    arti artinya maksud maksudnya definisi pengertian kepanjangan singkatan akronim stand mean means
     the a an is are was were what who whom which when where why how many much did does do of to in
     on for and or by with about from that this it be at as said say says
     tersebut itu ini tadi lalu terus lagi selain yang dan di ke dari""".split()

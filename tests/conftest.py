@@ -67,7 +67,7 @@ def fake_settings(tmp_path: Path) -> Settings:
     shutil.copy(ARTICLE, articles / ARTICLE.name)
     return replace(
         get_settings(), articles_dir=articles, index_dir=tmp_path / "index", embedding_model="fake-hash",
-        query_prefix="", passage_prefix="", min_dense_score=0.6,  # hashed words score lower than e5
+        query_prefix="", passage_prefix="", min_dense_score=0.9, min_dense_with_words=0.1,  # hashed words score lower than e5
     )
 
 

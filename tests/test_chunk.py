@@ -33,3 +33,17 @@ def test_multi_sentence_paragraph_gets_sentence_passages(article) -> None:
     assert len(sentences) == 2
     assert sentences[0].text.startswith('"Saya harapkan')
     assert sentences[1].text.startswith("Lakukan inovasi terbaik")
+
+
+def test_answers_never_cut_a_quotation_in_half() -> None:
+    from knowledge.search import whole_quotes
+
+    text = 'Pembuka. "Kalimat satu. Kalimat dua," kata Ani. Penutup.'
+    second = text.index("Kalimat dua")
+    lo, hi = whole_quotes(text, second, text.index("Penutup") - 1)
+    assert text[lo:hi] == '"Kalimat satu. Kalimat dua," kata Ani.'
+    first = text.index('"Kalimat satu')
+    lo, hi = whole_quotes(text, first, first + len('"Kalimat satu.'))
+    assert text[lo:hi] == '"Kalimat satu. Kalimat dua," kata Ani.'
+    lo, hi = whole_quotes(text, 0, len("Pembuka."))
+    assert text[lo:hi] == "Pembuka."

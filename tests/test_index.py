@@ -67,10 +67,10 @@ def test_search_ranks_the_paragraph_that_shares_the_words(fake_retriever) -> Non
     assert hits[0].lexical > 0.9
 
 
-def test_answer_trims_to_the_matching_sentence(fake_retriever) -> None:
+def test_answer_keeps_the_whole_quote_around_the_matching_sentence(fake_retriever) -> None:
     answer = fake_retriever.answer("inovasi terbaik dan cara kerja baru")
     assert answer.found and answer.paragraph == 9
-    assert answer.text.startswith("Lakukan inovasi terbaik")
+    assert answer.text.startswith('"Saya harapkan') and answer.text.endswith("keterangan yang sama.")
     raw = fake_retriever.articles["antara-kominfo-wbk-2020"].path.read_text(encoding="utf-8")
     assert raw[answer.start:answer.end] == answer.text
     assert "paragraf 9" in (answer.citation or "")

