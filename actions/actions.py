@@ -1,0 +1,112 @@
+"""Custom actions. They turn the tracker into a query, ask `knowledge`, and dispatch the reply.
+
+Each action receives its retriever through the constructor. The action server
+constructs actions with no arguments at start-up, so the default comes from a
+cached factory: the model and the index load once per process, and a missing
+or stale index stops the server at start-up with the command that fixes it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from abc import ABC, abstractmethod
+from typing import Any
+
+from rasa_sdk import Action, Tracker
+from rasa_sdk.executor import CollectingDispatcher
+
+from knowledge.embed import ModelNotFoundError
+from knowledge.index import IndexNotReady
+from knowledge.search import Answer, Retriever, get_retriever
+
+logger = logging.getLogger(__name__)
+
+DomainDict = dict[str, Any]
+
+
+def default_retriever() -> Retriever:
+    """The shared retriever, or a one-line exit that names the fix."""
+    try:
+        return get_retriever()
+    except (IndexNotReady, ModelNotFoundError) as exc:
+        raise SystemExit(f"Action server cannot start: {exc}") from None
+
+
+def buttons(questions: list[str]) -> list[dict[str, str]]:
+    """Quick replies whose payload is the question itself, so NLU reads it like typed text."""
+    return [{"title": q, "payload": q} for q in questions]
+
+
+def render(answer: Answer) -> str:
+    """The reply text: the passage, then where it comes from."""
+    if not answer.found:
+        return answer.text
+    return f"{answer.text}\n\n(Sumber: {answer.citation})"
+
+
+class ActionAnswerQuestion(Action):
+    """Answers the latest user message from the article, with a citation and follow-up buttons."""
+
+    def __init__(self, retriever: Retriever | None = None) -> None:
+        self.retriever = retriever or default_retriever()
+
+    def name(self) -> str:
+        """The name used in the domain and rules."""
+        return "action_answer_question"
+
+    async def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> list[dict[str, Any]]:
+        """Embedding is CPU work, so it runs off the event loop to keep other senders served."""
+        question = (tracker.latest_message.get("text") or "").strip()
+        if not question:
+            dispatcher.utter_message(response="utter_default")
+            return []
+        answer = await asyncio.get_running_loop().run_in_executor(None, self.retriever.answer, question)
+        dispatcher.utter_message(text=render(answer), buttons=buttons(answer.suggestions))
+        return []
+
+
+class ActionWithSuggestions(Action, ABC):
+    """Sends a domain response followed by questions the article can answer, as buttons.
+
+    Abstract, so the action server registers only the concrete subclasses.
+    """
+
+    @property
+    @abstractmethod
+    def response(self) -> str:
+        """The domain response to send."""
+
+    def __init__(self, retriever: Retriever | None = None) -> None:
+        self.retriever = retriever or default_retriever()
+
+    def name(self) -> str:
+        """Named after its response: utter_greet -> action_greet."""
+        return self.response.replace("utter_", "action_", 1)
+
+    async def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> list[dict[str, Any]]:
+        """The response text comes from the domain; the buttons from the article."""
+        dispatcher.utter_message(response=self.response, buttons=buttons(self.retriever.suggest()))
+        return []
+
+
+class ActionGreet(ActionWithSuggestions):
+    """Greets and shows what can be asked."""
+
+    response = "utter_greet"
+
+
+class ActionHelp(ActionWithSuggestions):
+    """Explains what the bot does, with examples to click."""
+
+    response = "utter_help"
+
+
+class ActionOutOfScope(ActionWithSuggestions):
+    """Declines politely and steers back to the article."""
+
+    response = "utter_out_of_scope"

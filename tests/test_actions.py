@@ -1,0 +1,90 @@
+"""Actions with rasa_sdk's real Tracker and CollectingDispatcher, and the real retriever."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import subprocess
+from typing import Any
+
+import pytest
+from rasa_sdk import Tracker
+from rasa_sdk.executor import CollectingDispatcher
+
+from actions.actions import ActionAnswerQuestion, ActionGreet, ActionHelp, ActionOutOfScope
+from knowledge.settings import ROOT
+
+pytestmark = pytest.mark.slow
+
+
+def tracker_for(text: str, intent: str = "ask_article") -> Tracker:
+    latest = {"text": text, "intent": {"name": intent, "confidence": 0.9}, "entities": []}
+    events: list[dict[str, Any]] = [{"event": "user", "text": text, "parse_data": latest}]
+    return Tracker("reader", {}, latest, events, False, None, {}, "action_listen")
+
+
+def run(action: Any, tracker: Tracker) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    dispatcher = CollectingDispatcher()
+    events = asyncio.run(action.run(dispatcher, tracker, {}))
+    return dispatcher.messages, events
+
+
+def test_answer_names_the_unit_that_received_wbk(retriever) -> None:
+    messages, events = run(ActionAnswerQuestion(retriever), tracker_for("Siapa yang menerima predikat WBK?"))
+    assert events == []
+    assert len(messages) == 1
+    text = messages[0]["text"]
+    assert "Balai Besar Pengujian Perangkat Telekomunikasi" in text
+    assert "(Sumber: paragraf 2" in text
+    assert 2 <= len(messages[0]["buttons"]) <= 3
+    assert all(b["payload"] == b["title"] for b in messages[0]["buttons"])
+
+
+def test_answer_quotes_maruf_amin_on_public_service(retriever) -> None:
+    messages, _ = run(ActionAnswerQuestion(retriever), tracker_for("Apa yang dikatakan Ma'ruf Amin?"))
+    text = messages[0]["text"]
+    assert "pelayanan publik" in text
+    assert "paragraf 7" in text or "paragraf 9" in text
+
+
+def test_unrelated_question_gets_the_honest_reply(retriever) -> None:
+    messages, _ = run(ActionAnswerQuestion(retriever), tracker_for("Siapa pemenang Liga Inggris musim lalu?"))
+    text = messages[0]["text"]
+    assert text.startswith("Maaf, artikel ini tidak membahas")
+    assert "Sumber" not in text
+    assert messages[0]["buttons"]
+
+
+def test_empty_message_gets_the_default_response(retriever) -> None:
+    messages, _ = run(ActionAnswerQuestion(retriever), tracker_for("   "))
+    assert len(messages) == 1
+    assert messages[0]["response"] == "utter_default"
+    assert messages[0]["text"] is None
+
+
+@pytest.mark.parametrize(
+    ("action_class", "response"),
+    [(ActionGreet, "utter_greet"), (ActionHelp, "utter_help"), (ActionOutOfScope, "utter_out_of_scope")],
+)
+def test_suggestion_actions_send_their_response_with_article_questions(retriever, action_class, response) -> None:
+    action = action_class(retriever)
+    assert action.name() == response.replace("utter_", "action_")
+    messages, _ = run(action, tracker_for("halo", "greet"))
+    assert messages[0]["response"] == response
+    titles = [b["title"] for b in messages[0]["buttons"]]
+    assert len(titles) == 3
+    # Every suggestion must really be answerable from the article.
+    for title in titles:
+        assert retriever.answer(title).found, title
+
+
+def test_action_server_refuses_to_start_without_an_index(tmp_path) -> None:
+    env = {**os.environ, "INDEX_DIR": str(tmp_path / "no-index")}
+    result = subprocess.run(
+        ["make", "--no-print-directory", "-s", "actions-server", "ACTIONS_PORT=5199"],
+        cwd=ROOT, env=env, capture_output=True, text=True, timeout=300,
+    )
+    assert result.returncode != 0
+    assert "Action server cannot start: no index at" in result.stderr
+    assert "make index" in result.stderr
+    assert "Traceback" not in result.stderr
