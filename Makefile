@@ -93,7 +93,7 @@ validate:  ## rasa data validate
 rasa-test:  ## rasa test on the conversation stories in tests/stories
 	$(RASA) test core --model $(MODEL) $(RASA_FLAGS) --stories tests/stories --out var/results --fail-on-prediction-errors
 
-test: setup lint  ## The whole suite: unit, action, end-to-end, rasa data validate and rasa test
+test: install lint setup  ## The whole suite: unit, action, end-to-end, rasa data validate and rasa test
 	$(PY) -m pytest $(PYTEST_ARGS)
 
 lock:  ## Re-pin requirements.lock from the current venv
