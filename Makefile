@@ -18,7 +18,9 @@ BOT_FILES    := config.yml $(shell find bot -name '*.yml' 2>/dev/null)
 
 RASA_PORT    ?= 5005
 ACTIONS_PORT ?= 5055
-export ACTION_ENDPOINT_URL ?= http://127.0.0.1:$(ACTIONS_PORT)/webhook
+ACTIONS_HOST ?= 127.0.0.1
+# Always derived (never inherited), so a nested `make rasa-server ACTIONS_PORT=...` talks to its own action server.
+export ACTION_ENDPOINT_URL := http://$(ACTIONS_HOST):$(ACTIONS_PORT)/webhook
 export HF_HUB_OFFLINE := 1
 export TRANSFORMERS_OFFLINE := 1
 export TF_CPP_MIN_LOG_LEVEL := 2
