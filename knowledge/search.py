@@ -9,9 +9,7 @@ signal is strong enough; the thresholds live in settings.
 
 from __future__ import annotations
 
-import math
 import threading
-from collections import Counter
 from dataclasses import dataclass, field
 from functools import lru_cache
 
@@ -20,6 +18,8 @@ import numpy as np
 from .chunk import Passage, split_sentences
 from .embed import Embedder
 from .index import LoadedIndex, load_index
+from .lexical import LexicalIndex
+from .meta import meta_answer
 from .parse import Article, Paragraph, parse_article
 from .settings import Settings, get_settings
 from .suggest import Suggestion, suggestions
@@ -75,9 +75,7 @@ class Retriever:
         )
         self._index: LoadedIndex | None = None
         self._articles: dict[str, Article] = {}
-        self._paragraph_terms: dict[tuple[str, int], set[str]] = {}
-        self._idf: dict[str, float] = {}
-        self._unseen_idf = 0.0
+        self._lexical: LexicalIndex | None = None
         self._suggestions: list[Suggestion] = []
 
     def warm_up(self) -> None:
@@ -90,13 +88,7 @@ class Retriever:
         self._articles = {
             aid: parse_article(articles_dir / meta["path"]) for aid, meta in index.manifest["articles"].items()
         }
-        for article in self._articles.values():
-            for para in article.paragraphs:
-                self._paragraph_terms[(article.id, para.number)] = set(content_terms(para.text))
-        n = len(self._paragraph_terms)
-        df = Counter(t for terms in self._paragraph_terms.values() for t in terms)
-        self._idf = {t: math.log(1 + (n - c + 0.5) / (c + 0.5)) for t, c in df.items()}
-        self._unseen_idf = math.log(1 + (n + 0.5) / 0.5)
+        self._lexical = LexicalIndex(self._articles.values())
         self._index = index
         self._suggestions = self._verified_suggestions()
 
@@ -121,14 +113,12 @@ class Retriever:
         self.index  # noqa: B018 - raises before warm_up
         return self._articles
 
-    def coverage(self, question_terms: list[str], article_id: str, paragraph: int) -> float:
-        """IDF-weighted share of the question's content words that the paragraph contains."""
-        if not question_terms:
-            return 0.0
-        terms = self._paragraph_terms.get((article_id, paragraph), set())
-        weights = {t: self._idf.get(t, self._unseen_idf) for t in set(question_terms)}
-        total = sum(weights.values())
-        return sum(w for t, w in weights.items() if t in terms) / total if total else 0.0
+    @property
+    def lexical(self) -> LexicalIndex:
+        """Stemmed paragraph terms and IDF weights."""
+        self.index  # noqa: B018 - raises before warm_up
+        assert self._lexical is not None
+        return self._lexical
 
     def search(self, question: str, k: int = 5) -> list[Hit]:
         """Paragraphs ranked by dense similarity plus lexical coverage, best first."""
@@ -149,7 +139,7 @@ class Retriever:
         terms = content_terms(question)
         hits = []
         for key, dense in best_dense.items():
-            lexical = self.coverage(terms, *key)
+            lexical = self.lexical.coverage(terms, key)
             ranked = sorted(sentence_scores.get(key, []), key=lambda sp: -sp[0])
             top = ranked[0][0] if ranked else 0.0
             chosen = sorted(
@@ -194,6 +184,13 @@ class Retriever:
     def answer(self, question: str) -> Answer:
         """The best answering passage trimmed to its relevant sentences, or an honest 'not covered'."""
         hits = self.search(question, k=3)
+        about = self.articles[hits[0].article_id] if hits else next(iter(self.articles.values()))
+        meta = meta_answer(question, about)
+        if meta:
+            return Answer(
+                question=question, found=True, text=meta, article_id=about.id,
+                citation=f"keterangan artikel, {about.label}", suggestions=self.suggest(exclude=question),
+            )
         if not hits or not self.is_answerable(hits[0]):
             return Answer(
                 question=question, found=False, text=not_covered(question),

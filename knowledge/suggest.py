@@ -11,15 +11,13 @@ import re
 from dataclasses import dataclass
 from itertools import zip_longest
 
+from .lexical import DEFINITION
 from .parse import Article
 from .text import stopwords
 
 CAP_WORD = r"[A-Z][\w.’'-]*"
 QUOTE_VERB = re.compile(r"\b(?i:kata|ujar|ucap|tutur|jelas|tegas|menurut)\s+(?P<who>(?:" + CAP_WORD + r"[ ,]*)+)")
 COUNT = re.compile(r"\b\d[\d.,]*\s+(?P<noun>[a-z]+(?:\s+[a-z]+)?)\s+yang\s+(?P<rest>[a-z]+(?:\s+[a-z]+){0,2})")
-DEFINITION = re.compile(
-    r"(?P<long>(?:[A-Z][\w-]*\s+)(?:(?:[a-z]{2,6}\s+)?[A-Z][\w-]*\s+){1,8})\((?P<abbr>[A-Z]{2,}[A-Za-z]*)\)"
-)
 
 
 @dataclass(frozen=True)
@@ -40,6 +38,17 @@ def _speaker(match: re.Match[str]) -> str:
     """The name in 'kata Direktur Jenderal X, Ismail,': the last capitalised group."""
     groups = [g.strip() for g in match["who"].split(",") if g.strip()]
     return groups[-1].rstrip(".") if groups else ""
+
+
+def speakers(article: Article) -> list[str]:
+    """Everyone the article quotes, in order of first appearance."""
+    names: list[str] = []
+    for para in article.paragraphs:
+        for m in QUOTE_VERB.finditer(para.text):
+            name = _speaker(m).replace("’", "'")
+            if name and name not in names:
+                names.append(name)
+    return names
 
 
 def suggestions(article: Article) -> list[Suggestion]:

@@ -1,0 +1,51 @@
+"""Questions about the article itself are answered from the byline, dateline and copyright line."""
+
+from __future__ import annotations
+
+import pytest
+
+from knowledge.lexical import LexicalIndex, abbreviations
+from knowledge.meta import meta_answer
+
+
+@pytest.mark.parametrize(
+    ("question", "expected"),
+    [
+        ("Siapa wartawan yang menulis berita ini?", "Natisha Andarningtyas"),
+        ("yg nulis beritanya siapa sih?", "Natisha Andarningtyas"),
+        ("Who wrote this article?", "Natisha Andarningtyas"),
+        ("siapa editornya?", "Maria Rosari Dwi Putri"),
+        ("Artikel ini bersumber dari media apa?", "ANTARA"),
+        ("Tahun berapa berita ini ditulis?", "2020"),
+        ("Berita ini ditulis dari kota mana?", "Jakarta"),
+        ("Apa topik utama artikel ini?", "Kementerian Komunikasi dan Informatika mendapat penghargaan"),
+        ("Siapa saja narasumber yang dikutip dalam artikel ini?", "Ismail, Ma'ruf Amin"),
+    ],
+)
+def test_meta_questions_get_byline_facts(article, question: str, expected: str) -> None:
+    assert expected in (meta_answer(question, article) or "")
+
+
+@pytest.mark.parametrize(
+    "question",
+    [
+        "Siapa yang menerima predikat WBK?",
+        "Direktorat Operasi Sumber Daya berada di bawah direktorat jenderal apa?",
+        "Pada hari apa Ismail memberikan keterangan pers?",
+        "Acara penganugerahan itu untuk tahun berapa?",
+    ],
+)
+def test_content_questions_are_not_meta(article, question: str) -> None:
+    assert meta_answer(question, article) is None
+
+
+def test_abbreviations_are_learned_from_the_article(article) -> None:
+    found = abbreviations([article])
+    assert found["WBK"] == "Wilayah Bebas Korupsi"
+    assert found["WBBM"] == "Wilayah Birokrasi Bersih Melayani"
+
+
+def test_an_abbreviation_matches_a_paragraph_that_spells_it_out(article) -> None:
+    lexical = LexicalIndex([article])
+    # Paragraph 3 says "Wilayah Bebas Korupsi" but never "WBK".
+    assert lexical.coverage(["wbk"], (article.id, 3)) == 1.0
