@@ -27,11 +27,12 @@ export TF_CPP_MIN_LOG_LEVEL := 2
 export SQLALCHEMY_SILENCE_UBER_WARNING := 1
 export RASA_TELEMETRY_ENABLED := false
 PYTEST_ARGS  ?=
+EVAL_ARGS    ?=
 
 RASA_FLAGS   := --endpoints bot/endpoints.yml
 DATA_FLAGS   := --domain bot/domain.yml --data bot/data
 
-.PHONY: help setup install system-deps embedder index train run shell test lint validate rasa-test \
+.PHONY: help setup install system-deps embedder index train run shell test lint validate rasa-test eval \
         actions-server rasa-server rasa-shell lock clean
 
 help:  ## List the targets
@@ -97,6 +98,9 @@ rasa-test:  ## rasa test on the conversation stories in tests/stories
 
 test: install lint setup  ## The whole suite: unit, action, end-to-end, rasa data validate and rasa test
 	$(PY) -m pytest $(PYTEST_ARGS)
+
+eval: setup  ## Ask every question of tests/eval/questions.yml; writes reports/eval.md
+	$(PY) scripts/eval.py $(EVAL_ARGS)
 
 lock:  ## Re-pin requirements.lock from the current venv
 	@{ echo "# Every package of the venv, pinned. Regenerate with: make lock"; $(PY) -m pip freeze --exclude-editable; } > requirements.lock
