@@ -13,8 +13,9 @@ import re
 from collections import Counter
 from collections.abc import Iterable
 
+from .lexicon import translate
 from .parse import Article
-from .text import content_terms
+from .text import content_terms, normalize, stem, words
 
 DEFINITION = re.compile(
     r"(?P<long>(?:[A-Z][\w-]*\s+)(?:(?:[a-z]{2,6}\s+)?[A-Z][\w-]*\s+){1,8})\((?P<abbr>[A-Z]{2,}[A-Za-z]*)\)"
@@ -34,14 +35,20 @@ def abbreviations(articles: Iterable[Article]) -> dict[str, str]:
 class LexicalIndex:
     """Stemmed term sets per paragraph with IDF weights, for coverage scores."""
 
-    def __init__(self, articles: Iterable[Article]) -> None:
+    def __init__(self, articles: Iterable[Article], extra: dict[tuple[str, int], set[str]] | None = None) -> None:
+        """`extra` adds terms a paragraph implies without writing them, e.g. who "dia" is."""
         articles = list(articles)
+        extra = extra or {}
         self.abbreviations = abbreviations(articles)
         self._long_terms = {a.lower(): set(content_terms(long)) for a, long in self.abbreviations.items()}
+        self._known_abbr = set(self._long_terms)
         self.terms: dict[tuple[str, int], set[str]] = {}
+        self.vocabulary: set[str] = set()
         for article in articles:
             for para in article.paragraphs:
-                self.terms[(article.id, para.number)] = self._with_abbreviations(set(content_terms(para.text)))
+                key = (article.id, para.number)
+                self.terms[key] = self._with_abbreviations(set(content_terms(para.text)) | extra.get(key, set()))
+                self.vocabulary.update(words(para.text))
         n = len(self.terms)
         df = Counter(t for terms in self.terms.values() for t in terms)
         self.idf = {t: math.log(1 + (n - c + 0.5) / (c + 0.5)) for t, c in df.items()}
@@ -55,6 +62,40 @@ class LexicalIndex:
             elif long and long <= terms:
                 out.add(abbr)
         return out
+
+    def unknown_names(self, question: str) -> list[str]:
+        """Names in the question (capitalised words) that no paragraph of the articles mentions.
+
+        A question about "Persib" or "RUU PDP" cannot be answered from an
+        article that never names them, however close the embeddings are.
+        """
+        tokens = question.replace("?", " ").split()
+        unknown = []
+        for i, token in enumerate(tokens):
+            bare = re.sub(r"(?:['’]s|-nya)$", "", token.strip(".,;:!\"'“”()"))
+            looks_like_name = bare[:1].isupper() or any(c.isupper() for c in bare[1:])  # iPhone, eKTP
+            if len(bare) < 2 or not looks_like_name or (i == 0 and bare[1:].islower()):
+                continue
+            if not all(self._known(piece) for piece in bare.split("-") if piece):
+                unknown.append(bare)
+        return unknown
+
+    def knows(self, word: str) -> bool:
+        """Whether the articles use this word (or its stem) anywhere in their paragraphs."""
+        return word in self.vocabulary or stem(word) in self.idf or self._known(word)
+
+    def _known(self, word: str) -> bool:
+        if normalize(word) in self._known_abbr:
+            return True
+        tokens = words(word)
+        return all(w in self.vocabulary for w in tokens) or all(
+            w in self.vocabulary for w in translate(tokens, english=True)
+        )
+
+    def known_share(self, terms: Iterable[str]) -> float:
+        """Share of the question's content words that the articles use at all."""
+        wanted = set(terms)
+        return sum(t in self.idf for t in wanted) / len(wanted) if wanted else 0.0
 
     def weight(self, term: str) -> float:
         """IDF of a term; words the articles never use weigh the most."""

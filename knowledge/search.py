@@ -3,30 +3,46 @@
 Dense similarity (e5) ranks well but its scores bunch together, so it cannot
 tell "not in the article" on its own. A lexical signal, the share of the
 question's content words (stemmed, IDF-weighted) found in a paragraph,
-separates covered from uncovered questions. A paragraph answers when either
-signal is strong enough; the thresholds live in settings.
+separates covered from uncovered questions. The question's kind adds small,
+general preferences: a count question prefers a paragraph with a matching
+number, "apa kata X" the paragraphs where X speaks, "apa itu ABBR" the
+paragraph that defines it. Thresholds live in settings.
 """
 
 from __future__ import annotations
 
+import re
 import threading
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from functools import lru_cache
 
-import numpy as np
-
-from .chunk import Passage, split_sentences
+from .answer import Answer, compose, not_covered, whole_quotes
+from .chunk import Passage
 from .embed import Embedder
+from .extract import Speaker, best_count, paragraph_speakers
+from .followup import Context, focus_of, resolve
 from .index import LoadedIndex, load_index
 from .lexical import LexicalIndex
 from .meta import meta_answer
 from .parse import Article, Paragraph, parse_article
+from .question import Question, analyse
 from .settings import Settings, get_settings
 from .suggest import Suggestion, suggestions
-from .text import content_terms, stopwords, words
+from .text import content_terms
 
 LEXICAL_WEIGHT = 0.15
 SENTENCE_MARGIN = 0.015
+SPEAKER_BONUS = 0.05
+KIND_BONUS = 0.03
+FOCUS_LEXICAL = 0.5
+SHORT_QUESTION = 4
+VERB_QUESTION = 2
+COUNT_BONUS = 0.06
+PAST = re.compile(r"\b(tahun lalu|sebelumnya|setahun sebelum|last year|previous year)\b", re.IGNORECASE)
+ROLE_WORDS = {"jabat", "posisi", "peran", "siapa", "kerja", "profesi", "pangkat", "position", "role", "title"}
+SPEECH_KINDS = {"quote", "what", "how", "why"}
+
+Key = tuple[str, int]
 
 
 @dataclass(frozen=True)
@@ -37,32 +53,14 @@ class Hit:
     paragraph: int
     dense: float
     lexical: float
+    bonus: float
     score: float
     sentences: tuple[Passage, ...]
 
-
-@dataclass(frozen=True)
-class Answer:
-    """What the bot says: the trimmed passage and its citation, or an honest abstention."""
-
-    question: str
-    found: bool
-    text: str
-    article_id: str | None = None
-    paragraph: int | None = None
-    start: int | None = None
-    end: int | None = None
-    citation: str | None = None
-    score: float = 0.0
-    suggestions: list[str] = field(default_factory=list)
-
-    def to_dict(self) -> dict[str, object]:
-        """JSON-ready form for channels that render citations themselves."""
-        return {
-            "question": self.question, "found": self.found, "text": self.text, "article_id": self.article_id,
-            "paragraph": self.paragraph, "span": [self.start, self.end] if self.start is not None else None,
-            "citation": self.citation, "score": round(self.score, 4), "suggestions": self.suggestions,
-        }
+    @property
+    def key(self) -> Key:
+        """(article id, paragraph number)."""
+        return (self.article_id, self.paragraph)
 
 
 class Retriever:
@@ -76,7 +74,10 @@ class Retriever:
         self._index: LoadedIndex | None = None
         self._articles: dict[str, Article] = {}
         self._lexical: LexicalIndex | None = None
+        self._speakers: dict[Key, Speaker] = {}
         self._suggestions: list[Suggestion] = []
+
+    # --- loading -------------------------------------------------------------------------------
 
     def warm_up(self) -> None:
         """Load the index (refusing a stale one) and the model, and prepare lexical statistics."""
@@ -88,7 +89,13 @@ class Retriever:
         self._articles = {
             aid: parse_article(articles_dir / meta["path"]) for aid, meta in index.manifest["articles"].items()
         }
-        self._lexical = LexicalIndex(self._articles.values())
+        self._speakers = {
+            (aid, number): speaker
+            for aid, article in self._articles.items()
+            for number, speaker in paragraph_speakers(article).items()
+        }
+        # "menurut dia" in a paragraph means the speaker: let the speaker's name match there too.
+        self._lexical = LexicalIndex(self._articles.values(), {k: s.terms for k, s in self._speakers.items()})
         self._index = index
         self._suggestions = self._verified_suggestions()
 
@@ -120,14 +127,53 @@ class Retriever:
         assert self._lexical is not None
         return self._lexical
 
-    def search(self, question: str, k: int = 5) -> list[Hit]:
-        """Paragraphs ranked by dense similarity plus lexical coverage, best first."""
+    def paragraph(self, article_id: str, number: int) -> Paragraph:
+        """A body paragraph by article and number."""
+        return self.articles[article_id].paragraphs[number - 1]
+
+    def citation(self, article_id: str, paragraph: int) -> str:
+        """A short source line: paragraph number, source and year."""
+        return f"paragraf {paragraph}, {self.articles[article_id].label}"
+
+    # --- ranking -------------------------------------------------------------------------------
+
+    def named_speaker(self, q: Question) -> Speaker | None:
+        """The quoted person the question names, by name or by at least two words of their title."""
+        terms = set(q.terms)
+        for speaker in self._speakers.values():
+            name = set(content_terms(speaker.name))
+            if name & terms or len((speaker.terms - name) & terms) >= 2:
+                return speaker
+        return None
+
+    def _bonus(self, q: Question, key: Key, speaker: Speaker | None) -> float:
+        bonus = 0.0
+        if speaker is not None and q.kind in SPEECH_KINDS and self._speakers.get(key, None) is not None:
+            bonus += SPEAKER_BONUS if self._speakers[key].name == speaker.name else 0.0
+        text = self.paragraph(*key).text
+        if q.kind == "count" and best_count(text, set(q.terms)) is not None:
+            bonus += COUNT_BONUS
+        # "Tahun lalu ..." is background: prefer it only when the question asks about the past.
+        if PAST.search(text) and not PAST.search(" ".join(q.words)):
+            bonus -= KIND_BONUS
+        elif PAST.search(text):
+            bonus += KIND_BONUS
+        if q.kind == "define":
+            for abbr, long in self.lexical.abbreviations.items():
+                if abbr.lower() in q.terms and f"{long} ({abbr})" in text:
+                    bonus += KIND_BONUS
+        return bonus
+
+    def search(
+        self, question: str | Question, k: int = 5, speaker: Speaker | None = None, exclude: tuple[Key, ...] = ()
+    ) -> list[Hit]:
+        """Paragraphs ranked by dense similarity, lexical coverage and the question's kind, best first."""
+        q = question if isinstance(question, Question) else analyse(question)
         index = self.index
-        query = self.embedder.embed_queries([question])
-        n = index.vectors.ntotal
-        scores, ids = index.vectors.search(query, min(n, max(64, 8 * k)))
-        best_dense: dict[tuple[str, int], float] = {}
-        sentence_scores: dict[tuple[str, int], list[tuple[float, Passage]]] = {}
+        query = self.embedder.embed_queries([q.text])
+        scores, ids = index.vectors.search(query, index.vectors.ntotal)
+        best_dense: dict[Key, float] = {}
+        sentence_scores: dict[Key, list[tuple[float, Passage]]] = {}
         for score, pid in zip(scores[0], ids[0], strict=True):
             if pid < 0:
                 continue
@@ -136,34 +182,47 @@ class Retriever:
             best_dense[key] = max(best_dense.get(key, -1.0), float(score))
             if passage.kind == "sentence":
                 sentence_scores.setdefault(key, []).append((float(score), passage))
-        terms = content_terms(question)
         hits = []
         for key, dense in best_dense.items():
-            lexical = self.lexical.coverage(terms, key)
+            if key in exclude:
+                continue
+            lexical = self.lexical.coverage(q.terms, key)
+            bonus = self._bonus(q, key, speaker)
             ranked = sorted(sentence_scores.get(key, []), key=lambda sp: -sp[0])
             top = ranked[0][0] if ranked else 0.0
-            chosen = sorted(
-                (p for s, p in ranked if s >= top - SENTENCE_MARGIN), key=lambda p: p.sentence
-            )
-            hits.append(Hit(key[0], key[1], dense, lexical, dense + LEXICAL_WEIGHT * lexical, tuple(chosen)))
+            chosen = sorted((p for s, p in ranked if s >= top - SENTENCE_MARGIN), key=lambda p: p.sentence)
+            score = dense + LEXICAL_WEIGHT * lexical + bonus
+            hits.append(Hit(key[0], key[1], dense, lexical, bonus, score, tuple(chosen)))
         hits.sort(key=lambda h: -h.score)
         return hits[:k]
 
-    def is_answerable(self, hit: Hit) -> bool:
-        """Either signal alone must be strong: close meaning, or most content words present."""
+    def missing_concept(self, q: Question, hits: list[Hit]) -> str | None:
+        """A name or a key noun of the question that the article never uses; None if all are there."""
+        names = self.lexical.unknown_names(q.text)
+        if names:
+            return ", ".join(names)
+        short = len(q.terms) <= SHORT_QUESTION
+        if q.focus and not self.lexical.knows(q.focus) and (short or not hits or hits[0].lexical < FOCUS_LEXICAL):
+            return q.focus
+        # A two-word question hinges on its verb: "Kapan Kominfo didirikan?" needs "didirikan" in the text.
+        if len(q.terms) <= VERB_QUESTION:
+            unknown = [v for v in q.verbs if not self.lexical.knows(v)]
+            if unknown:
+                return " ".join(unknown)
+        if q.kind == "define":
+            for token in re.findall(r"\b[A-Z]{2,}[A-Za-z]*\b", q.text):
+                if token not in self.lexical.abbreviations:
+                    return f"kepanjangan {token}"
+        return None
+
+    def is_answerable(self, q: Question, hit: Hit) -> bool:
+        """Very close meaning alone, or a fair match on a question whose words the article uses."""
         s = self.settings
         return hit.dense >= s.min_dense_score or (
-            hit.lexical >= s.min_lexical_score and hit.dense >= s.min_dense_with_words
+            self.lexical.known_share(q.terms) >= s.min_known_share and hit.dense >= s.min_dense_with_words
         )
 
-    def paragraph(self, article_id: str, number: int) -> Paragraph:
-        """A body paragraph by article and number."""
-        return self.articles[article_id].paragraphs[number - 1]
-
-    def citation(self, article_id: str, paragraph: int) -> str:
-        """A short source line: paragraph number, source and year."""
-        article = self.articles[article_id]
-        return f"paragraf {paragraph}, {article.label}"
+    # --- answering -----------------------------------------------------------------------------
 
     def suggest(
         self, exclude_paragraph: int | None = None, exclude: str = "", limit: int | None = None
@@ -181,20 +240,69 @@ class Retriever:
                 break
         return picked
 
-    def answer(self, question: str) -> Answer:
-        """The best answering passage trimmed to its relevant sentences, or an honest 'not covered'."""
-        hits = self.search(question, k=3)
+    def _role_question(self, q: Question, speaker: Speaker | None) -> bool:
+        """'Siapa Ismail?', 'apa jabatan Ismail?': asks who the person is, nothing else."""
+        if speaker is None or q.kind not in {"who", "what"}:
+            return False
+        return set(q.terms) - speaker.terms <= ROLE_WORDS
+
+    def _lead(self, q: Question, speaker: Speaker | None, hit: Hit, quote: str) -> str | None:
+        """The precise answer inside the quoted text, when the question's kind says what to look for."""
+        here = self._speakers.get(hit.key)
+        if self._role_question(q, speaker) and speaker is not None:
+            title = speaker.mention.replace(speaker.name, "").strip(" ,")
+            title = title.replace("’", "'").replace(speaker.name, "").strip(" ,")
+            return f"{speaker.name} adalah {title}." if title else None
+        if q.kind == "who_said" and speaker is None and here is not None:
+            return f"{here.name} ({here.mention})." if here.mention != here.name else f"{here.name}."
+        if q.kind == "count":
+            span = best_count(quote, set(q.terms))
+            if span is not None:
+                words = span.text.split()
+                if "yang" in words:  # drop a relative clause the question did not ask about
+                    cut = words.index("yang")
+                    if not set(content_terms(" ".join(words[cut:]))) & set(q.terms):
+                        words = words[:cut]
+                return " ".join(words)[0].upper() + " ".join(words)[1:] + "."
+        if q.kind == "define":
+            for abbr, long in self.lexical.abbreviations.items():
+                if abbr.lower() in q.terms and long in quote:
+                    return f"{abbr} adalah singkatan dari {long}."
+        return None
+
+    def answer(self, question: str, context: Context | None = None) -> Answer:
+        """The precise answer with its quoted source, or an honest 'not covered'; follow-ups use context."""
+        context = context or Context()
+        resolved = resolve(question, context)
+        q = analyse(resolved.text)
+        speaker = self.named_speaker(q)
+        if speaker is None and resolved.wants_more and context.speaker:
+            speaker = next((s for s in self._speakers.values() if s.name == context.speaker), None)
+        exclude: tuple[Key, ...] = ()
+        if resolved.wants_more and speaker is not None and speaker.name == context.speaker:
+            exclude = tuple(k for k in self._speakers if k[1] in context.paragraphs)
+        hits = self.search(q, k=5, speaker=speaker, exclude=exclude)
+        if resolved.wants_more and speaker is not None:
+            hits = [h for h in hits if self._speakers.get(h.key, speaker).name == speaker.name] or hits
+        if self._role_question(q, speaker) and speaker is not None:
+            fullest = max((k for k, s in self._speakers.items() if s.name == speaker.name),
+                          key=lambda k: len(self._speakers[k].mention))
+            hits.sort(key=lambda h: h.key != fullest)
+
         about = self.articles[hits[0].article_id] if hits else next(iter(self.articles.values()))
-        meta = meta_answer(question, about)
+        meta = meta_answer(resolved.text, about)
         if meta:
             return Answer(
-                question=question, found=True, text=meta, article_id=about.id,
-                citation=f"keterangan artikel, {about.label}", suggestions=self.suggest(exclude=question),
+                question=question, found=True, text=f"{meta}\n\n(Sumber: keterangan artikel, {about.label})",
+                lead=meta, article_id=about.id, citation=f"keterangan artikel, {about.label}", resolved=resolved.text,
+                suggestions=self.suggest(exclude=question), context=Context(question=resolved.text),
             )
-        if not hits or not self.is_answerable(hits[0]):
+        missing = self.missing_concept(q, hits)
+        if not hits or missing or not self.is_answerable(q, hits[0]):
             return Answer(
-                question=question, found=False, text=not_covered(question),
-                score=hits[0].score if hits else 0.0, suggestions=self.suggest(exclude=question),
+                question=question, found=False, text=not_covered(question, missing),
+                score=hits[0].score if hits else 0.0,
+                resolved=resolved.text, suggestions=self.suggest(exclude=question), context=context,
             )
         best = hits[0]
         para = self.paragraph(best.article_id, best.paragraph)
@@ -202,42 +310,23 @@ class Retriever:
             lo, hi = whole_quotes(
                 para.text, best.sentences[0].start - para.start, best.sentences[-1].end - para.start
             )
-            start, end, text = para.start + lo, para.start + hi, para.text[lo:hi]
         else:
-            start, end, text = para.start, para.end, para.text
-        return Answer(
-            question=question, found=True, text=text, article_id=best.article_id, paragraph=best.paragraph,
-            start=start, end=end, citation=self.citation(best.article_id, best.paragraph), score=best.score,
-            suggestions=self.suggest(exclude_paragraph=best.paragraph, exclude=question),
+            lo, hi = 0, len(para.text)
+        quote = para.text[lo:hi]
+        lead = self._lead(q, speaker, best, quote)
+        citation = self.citation(best.article_id, best.paragraph)
+        here = self._speakers.get(best.key)
+        now_speaker = speaker.name if speaker else (here.name if here else "")
+        given = (*context.paragraphs, best.paragraph) if now_speaker and now_speaker == context.speaker else (
+            best.paragraph,
         )
-
-
-QUOTE_MARKS = '"“”'
-
-
-def whole_quotes(text: str, start: int, end: int) -> tuple[int, int]:
-    """Widen a sentence span so it never cuts a quotation in half.
-
-    A quote often runs over two sentences with the speaker named only at the
-    end; answering with half of it loses either the words or who said them.
-    """
-    spans = split_sentences(text)
-    inside = [sum(text[:s].count(q) for q in QUOTE_MARKS) % 2 == 1 for s, _ in spans]
-    first = next(i for i, (s, e) in enumerate(spans) if e > start)
-    last = max(i for i, (s, e) in enumerate(spans) if s < end)
-    while first > 0 and inside[first]:
-        first -= 1
-    while last + 1 < len(spans) and inside[last + 1]:
-        last += 1
-    return spans[first][0], spans[last][1]
-
-
-def not_covered(question: str) -> str:
-    """The honest reply, echoing the asked topic in the user's own words (never the article's)."""
-    sw = stopwords()
-    topic = " ".join(w for w in words(question) if w not in sw)[:80].strip()
-    about = f" soal {topic}" if topic else " hal itu"
-    return f"Maaf, artikel ini tidak membahas{about}. Coba tanyakan hal lain tentang isi artikelnya."
+        return Answer(
+            question=question, found=True, text=compose(lead, quote, citation), lead=lead, quote=quote,
+            article_id=best.article_id, paragraph=best.paragraph, start=para.start + lo, end=para.start + hi,
+            citation=citation, score=best.score, resolved=resolved.text,
+            suggestions=self.suggest(exclude_paragraph=best.paragraph, exclude=question),
+            context=Context(resolved.text, now_speaker, focus_of(resolved.text), given),
+        )
 
 
 _lock = threading.Lock()
@@ -255,9 +344,3 @@ def get_retriever() -> Retriever:
     with _lock:
         return _cached_retriever()
 
-
-def _dense_scores(retriever: Retriever, question: str) -> np.ndarray:
-    """Scores of every stored passage; for calibration scripts and tests."""
-    query = retriever.embedder.embed_queries([question])
-    scores, _ = retriever.index.vectors.search(query, retriever.index.vectors.ntotal)
-    return scores[0]

@@ -41,7 +41,7 @@ class Settings:
     passage_prefix: str
     min_dense_score: float
     min_dense_with_words: float
-    min_lexical_score: float
+    min_known_share: float
     suggestions: int
 
     @classmethod
@@ -56,10 +56,10 @@ class Settings:
             embedding_model=model,
             query_prefix=os.environ.get("EMBEDDING_QUERY_PREFIX", "query: " if is_e5 else ""),
             passage_prefix=os.environ.get("EMBEDDING_PASSAGE_PREFIX", "passage: " if is_e5 else ""),
-            # Calibrated on e5 scores of in- and out-of-article questions (README, "Answers").
+            # Calibrated on tests/eval/questions.yml (README, "How good are the answers").
             min_dense_score=_env_float("ANSWER_MIN_DENSE", 0.90),
-            min_dense_with_words=_env_float("ANSWER_MIN_DENSE_WITH_WORDS", 0.80),
-            min_lexical_score=_env_float("ANSWER_MIN_LEXICAL", 0.45),
+            min_dense_with_words=_env_float("ANSWER_MIN_DENSE_WITH_WORDS", 0.74),
+            min_known_share=_env_float("ANSWER_MIN_KNOWN", 0.2),
             suggestions=int(_env_float("ANSWER_SUGGESTIONS", 3)),
         )
 

@@ -71,6 +71,7 @@ def stem(word: str) -> str:
 def normalize(text: str) -> str:
     """Lowercase, unify quotes and dashes, drop apostrophes inside names (Ma’ruf -> maruf)."""
     text = unicodedata.normalize("NFKC", text).lower()
+    text = re.sub(r"(?<=\w)['’]s\b", "", text)  # English possessive: Ismail's -> ismail
     text = re.sub(r"(?<=\w)['’`](?=\w)", "", text)
     return re.sub(r"[“”\"‘’`]", " ", text)
 
@@ -83,10 +84,27 @@ def words(text: str) -> list[str]:
     out: list[str] = []
     for token in TOKEN.findall(normalize(text)):
         out.extend(CHAT_SPELLINGS.get(token, token).split())
-    return out
+    return [strip_clitic(w) for w in out]
+
+
+def strip_clitic(word: str) -> str:
+    """'pemenangnya' -> 'pemenang', 'WBK-nya' -> 'wbk': the possessive -nya carries no topic."""
+    if word.endswith("-nya"):
+        return word[:-4]
+    if word.endswith("nya") and len(word) >= 7:
+        return word[:-3]
+    return word
 
 
 def content_terms(text: str) -> list[str]:
-    """Stems of the words that carry meaning: no stopwords, no question words."""
+    """Stems of the words that carry meaning: no stopwords, no question words.
+
+    English is translated word by word and Indonesian synonyms are mapped to
+    the form news text uses, for questions and paragraphs alike, so both sides
+    meet on the same stems.
+    """
+    from .lexicon import looks_english, translate
+
     sw = stopwords()
-    return [stem(w) for w in words(text) if w not in sw and len(w) > 1]
+    tokens = words(text)
+    return [stem(w) for w in translate(tokens, english=looks_english(tokens)) if w not in sw and len(w) > 1]

@@ -36,7 +36,7 @@ def test_multi_sentence_paragraph_gets_sentence_passages(article) -> None:
 
 
 def test_answers_never_cut_a_quotation_in_half() -> None:
-    from knowledge.search import whole_quotes
+    from knowledge.answer import whole_quotes
 
     text = 'Pembuka. "Kalimat satu. Kalimat dua," kata Ani. Penutup.'
     second = text.index("Kalimat dua")

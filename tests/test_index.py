@@ -70,9 +70,11 @@ def test_search_ranks_the_paragraph_that_shares_the_words(fake_retriever) -> Non
 def test_answer_keeps_the_whole_quote_around_the_matching_sentence(fake_retriever) -> None:
     answer = fake_retriever.answer("inovasi terbaik dan cara kerja baru")
     assert answer.found and answer.paragraph == 9
-    assert answer.text.startswith('"Saya harapkan') and answer.text.endswith("keterangan yang sama.")
+    assert answer.quote is not None
+    assert answer.quote.startswith('"Saya harapkan') and answer.quote.endswith("keterangan yang sama.")
+    assert answer.text.endswith("(Sumber: paragraf 9, ANTARA 2020)")
     raw = fake_retriever.articles["antara-kominfo-wbk-2020"].path.read_text(encoding="utf-8")
-    assert raw[answer.start:answer.end] == answer.text
+    assert raw[answer.start:answer.end] == answer.quote
     assert "paragraf 9" in (answer.citation or "")
     assert answer.suggestions and all("?" in s for s in answer.suggestions)
 
@@ -81,5 +83,5 @@ def test_unrelated_question_abstains_without_quoting(fake_retriever) -> None:
     answer = fake_retriever.answer("Siapa pemenang Liga Inggris musim lalu?")
     assert not answer.found
     assert answer.text.startswith("Maaf, artikel ini tidak membahas")
-    assert "liga inggris" in answer.text.lower()
+    assert "Liga, Inggris" in answer.text
     assert answer.suggestions

@@ -1,0 +1,77 @@
+"""Follow-up questions resolved against the previous turn.
+
+Readers ask "dia bilang apa lagi?" or "kalau WBBM?" and expect the bot to
+remember who and what the last answer was about. The dialogue keeps a small
+context (last question, speaker, focus); this module rewrites the new
+question into a standalone one. It knows nothing about Rasa.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+PRONOUNS = re.compile(r"\b(dia|ia|beliau|doi|he|she|him|her)\b", re.IGNORECASE)
+POSSESSIVE = re.compile(r"\b(kata|menurut|pendapat|pesan|harapan|pernyataan|ucapan)nya\b", re.IGNORECASE)
+ELLIPSIS = re.compile(
+    r"^\s*(?:(?:lalu|terus|trus|nah|oke|ok|kalau|kalo|klo|bagaimana|gimana|gmn|how|what)\s+)+"
+    r"(?:(?:dengan|dgn|sama|about|with|untuk|buat|yang|yg)\s+)?(?P<focus>.+?)\s*(?:gimana|bagaimana|nya)?\s*\??\s*$",
+    re.IGNORECASE,
+)
+MORE = re.compile(r"\b(lagi|selain itu|selain|lainnya|yang lain|lain|else|other|another|more)\b", re.IGNORECASE)
+ALLCAPS = re.compile(r"\b[A-Z]{2,}[A-Za-z]*\b")
+COUNTED = re.compile(
+    r"\b(?:berapa|brp|jumlah)\s+(?:banyak\s+)?(?P<what>[a-z]+(?:\s+(?!yang|yg)[a-z]+)?)", re.IGNORECASE
+)
+QUESTION_WORD = re.compile(r"\b(siapa|apa|berapa|kapan|mengapa)\b", re.IGNORECASE)
+
+
+@dataclass(frozen=True)
+class Context:
+    """What the previous answer was about."""
+
+    question: str = ""
+    speaker: str = ""
+    focus: str = ""
+    paragraphs: tuple[int, ...] = ()
+
+
+@dataclass(frozen=True)
+class Resolved:
+    """The standalone question, and whether the user asked for something else than before."""
+
+    text: str
+    wants_more: bool
+    speaker: str
+
+
+def focus_of(question: str) -> str:
+    """The word a follow-up is likely to swap: an abbreviation, or what a count question counts."""
+    if m := ALLCAPS.search(question):
+        return m.group(0)
+    if m := COUNTED.search(question):
+        return m["what"]
+    return ""
+
+
+def resolve(question: str, context: Context) -> Resolved:
+    """Rewrite pronouns and elliptic questions with the previous turn; leave others untouched."""
+    text = question.strip()
+    wants_more = bool(MORE.search(text))
+    speaker = context.speaker
+    if context.speaker and (PRONOUNS.search(text) or POSSESSIVE.search(text)):
+        text = PRONOUNS.sub(context.speaker, text)
+        text = POSSESSIVE.sub(lambda m: f"{m.group(1)} {context.speaker}", text)
+        return Resolved(text, wants_more, speaker)
+    m = ELLIPSIS.match(text)
+    words = text.split()
+    if m and context.question and len(words) <= 5 and not QUESTION_WORD.search(m["focus"]):
+        new_focus = m["focus"].strip(" ?")
+        if context.focus and re.search(re.escape(context.focus), context.question, re.IGNORECASE):
+            text = re.sub(re.escape(context.focus), new_focus, context.question, count=1, flags=re.IGNORECASE)
+        else:
+            text = f"{context.question.rstrip(' ?')} {new_focus}?"
+        return Resolved(text, False, speaker)
+    if wants_more and context.speaker and len(words) <= 6 and not ALLCAPS.search(text):
+        return Resolved(f"{text.rstrip(' ?')} {context.speaker}?", True, speaker)
+    return Resolved(text, wants_more, speaker)

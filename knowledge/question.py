@@ -1,0 +1,88 @@
+"""What kind of answer a question wants, read from its question words.
+
+"Berapa" wants a number, "siapa" a person or organisation, "apa kata X" the
+words of X. The kind steers which paragraph wins a near tie and which span of
+the sentence leads the reply. English question words are mapped first, so
+"how many" is read like "berapa".
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from itertools import pairwise
+
+from .lexicon import looks_english, translate
+from .text import content_terms, stopwords, words
+
+COUNT = {"berapa", "berapakah", "jumlah", "seberapa", "banyaknya", "total"}
+WHO = {"siapa", "siapakah"}
+WHEN = {"kapan", "kapankah", "tanggal"}
+WHY = {"mengapa", "kenapa"}
+HOW = {"bagaimana", "bagaimanakah"}
+DEFINE = {"kepanjangan", "singkatan", "akronim", "artinya", "arti", "definisi", "pengertian", "maksud", "maksudnya"}
+FOCUS_AFTER = {"berapa", "jumlah", "siapa", "siapakah", "berapakah", "mana"}
+VERB = re.compile(r"^(?:di|me[mnr]?|meng|meny|ber|ter|per)\w{3,}(?:kan|i|an)?$")
+FILLERS = {"banyak", "total", "sih", "jumlah", "sebenarnya"}
+QUOTE = {"kata", "dikatakan", "mengatakan", "disampaikan", "menyampaikan", "dinyatakan", "menyatakan", "pesan",
+         "pernyataan", "pernyataannya", "ucapan", "harapan", "berharap", "menurut", "pendapat", "berpendapat",
+         "menyebut", "disebut", "bilang", "ngomong"}
+
+
+@dataclass(frozen=True)
+class Question:
+    """A question with its expected answer kind and its content terms."""
+
+    text: str
+    kind: str  # count, who, who_said, when, where, why, how, define, quote or what
+    words: tuple[str, ...]
+    terms: tuple[str, ...]
+    english: bool
+
+    @property
+    def verbs(self) -> list[str]:
+        """Affixed words (di-/me-/ber-/ter-...), the predicates that short questions hinge on."""
+        sw = stopwords()
+        return [w for w in self.words if VERB.match(w) and w not in sw and w not in QUOTE]
+
+    @property
+    def focus(self) -> str | None:
+        """The word right after 'berapa'/'jumlah'/'siapa': what is counted or who is meant."""
+        sw = stopwords()
+        for i, word in enumerate(self.words[:-1]):
+            if word in FOCUS_AFTER:
+                for nxt in self.words[i + 1:i + 3]:
+                    if nxt == "yang":  # "siapa yang menerima": a verb follows, not a noun
+                        return None
+                    if nxt not in sw and nxt not in FILLERS:
+                        return nxt
+                return None
+        return None
+
+
+def analyse(text: str) -> Question:
+    """Classify the question and extract the terms used for lexical matching."""
+    raw = words(text)
+    english = looks_english(raw)
+    tokens = translate(raw, english=english)
+    said = set(tokens)
+    pairs = set(pairwise(tokens))
+    if said & DEFINE or ("apa", "itu") in pairs:
+        kind = "define"
+    elif said & COUNT or ("tahun", "berapa") in pairs:
+        kind = "when" if ("tahun", "berapa") in pairs or ("hari", "apa") in pairs else "count"
+    elif said & WHEN or ("hari", "apa") in pairs:
+        kind = "when"
+    elif ("di", "mana") in pairs or ("ke", "mana") in pairs:
+        kind = "where"
+    elif said & QUOTE:
+        kind = "who_said" if said & WHO else "quote"
+    elif said & WHO:
+        kind = "who"
+    elif said & WHY:
+        kind = "why"
+    elif said & HOW:
+        kind = "how"
+    else:
+        kind = "what"
+    return Question(text, kind, tuple(tokens), tuple(content_terms(" ".join(tokens))), english)
