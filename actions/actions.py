@@ -14,11 +14,13 @@ from abc import ABC, abstractmethod
 from typing import Any
 
 from rasa_sdk import Action, Tracker
+from rasa_sdk.events import SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
 from knowledge.embed import ModelNotFoundError
+from knowledge.followup import Context
 from knowledge.index import IndexNotReady
-from knowledge.search import Answer, Retriever, get_retriever
+from knowledge.search import Retriever, get_retriever
 
 logger = logging.getLogger(__name__)
 
@@ -38,11 +40,25 @@ def buttons(questions: list[str]) -> list[dict[str, str]]:
     return [{"title": q, "payload": q} for q in questions]
 
 
-def render(answer: Answer) -> str:
-    """The reply text: the passage, then where it comes from."""
-    if not answer.found:
-        return answer.text
-    return f"{answer.text}\n\n(Sumber: {answer.citation})"
+def context_from(tracker: Tracker) -> Context:
+    """What the previous answer was about, from the slots."""
+    paragraphs = tracker.get_slot("last_paragraphs") or []
+    return Context(
+        question=tracker.get_slot("last_question") or "",
+        speaker=tracker.get_slot("last_speaker") or "",
+        focus=tracker.get_slot("last_focus") or "",
+        paragraphs=tuple(int(p) for p in paragraphs),
+    )
+
+
+def slots_for(context: Context) -> list[dict[str, Any]]:
+    """Slot events that remember this answer for the next follow-up."""
+    return [
+        SlotSet("last_question", context.question or None),
+        SlotSet("last_speaker", context.speaker or None),
+        SlotSet("last_focus", context.focus or None),
+        SlotSet("last_paragraphs", list(context.paragraphs) or None),
+    ]
 
 
 class ActionAnswerQuestion(Action):
@@ -63,9 +79,10 @@ class ActionAnswerQuestion(Action):
         if not question:
             dispatcher.utter_message(response="utter_default")
             return []
-        answer = await asyncio.get_running_loop().run_in_executor(None, self.retriever.answer, question)
-        dispatcher.utter_message(text=render(answer), buttons=buttons(answer.suggestions))
-        return []
+        context = context_from(tracker)
+        answer = await asyncio.get_running_loop().run_in_executor(None, self.retriever.answer, question, context)
+        dispatcher.utter_message(text=answer.text, buttons=buttons(answer.suggestions))
+        return slots_for(answer.context)
 
 
 class ActionWithSuggestions(Action, ABC):

@@ -100,13 +100,19 @@ def count_spans(sentence: str) -> list[CountSpan]:
 
 
 def best_count(sentence: str, terms: set[str]) -> CountSpan | None:
-    """The count whose counted words the question names; the head noun weighs double."""
+    """The count whose counted words the question names most precisely; the head noun counts extra.
+
+    Precision (share of the phrase's words that the question uses) picks "681 WBK"
+    over "763 instansi yang berhasil mendapatkan penghargaan" for "berapa yang dapat WBK".
+    """
     scored = []
     for span in count_spans(sentence):
         span_terms = set(content_terms(span.text))
-        score = len(span_terms & terms) + (1 if span.head in terms else 0)
-        if score:
-            scored.append((score, -len(span.text), span))
+        matched = span_terms & terms
+        if not matched:
+            continue
+        score = len(matched) / len(span_terms) + (1 if span.head in terms else 0)
+        scored.append((score, -len(span.text), span))
     if not scored:
         return None
     scored.sort(key=lambda s: (-s[0], s[1]))

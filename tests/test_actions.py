@@ -17,10 +17,14 @@ from knowledge.settings import ROOT
 pytestmark = pytest.mark.slow
 
 
-def tracker_for(text: str, intent: str = "ask_article") -> Tracker:
+def tracker_for(text: str, intent: str = "ask_article", slots: dict[str, Any] | None = None) -> Tracker:
     latest = {"text": text, "intent": {"name": intent, "confidence": 0.9}, "entities": []}
     events: list[dict[str, Any]] = [{"event": "user", "text": text, "parse_data": latest}]
-    return Tracker("reader", {}, latest, events, False, None, {}, "action_listen")
+    return Tracker("reader", slots or {}, latest, events, False, None, {}, "action_listen")
+
+
+def slots(events: list[dict[str, Any]]) -> dict[str, Any]:
+    return {e["name"]: e["value"] for e in events if e["event"] == "slot"}
 
 
 def run(action: Any, tracker: Tracker) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
@@ -31,7 +35,8 @@ def run(action: Any, tracker: Tracker) -> tuple[list[dict[str, Any]], list[dict[
 
 def test_answer_names_the_unit_that_received_wbk(retriever) -> None:
     messages, events = run(ActionAnswerQuestion(retriever), tracker_for("Siapa yang menerima predikat WBK?"))
-    assert events == []
+    assert slots(events)["last_question"] == "Siapa yang menerima predikat WBK?"
+    assert slots(events)["last_paragraphs"] == [2]
     assert len(messages) == 1
     text = messages[0]["text"]
     assert "Balai Besar Pengujian Perangkat Telekomunikasi" in text
@@ -45,6 +50,25 @@ def test_answer_quotes_maruf_amin_on_public_service(retriever) -> None:
     text = messages[0]["text"]
     assert "pelayanan publik" in text
     assert "paragraf 7" in text or "paragraf 9" in text
+
+
+def test_follow_up_uses_the_slots_and_gives_the_speakers_other_words(retriever) -> None:
+    action = ActionAnswerQuestion(retriever)
+    _, events = run(action, tracker_for("Menurut Ismail, predikat itu menuntut Kominfo melakukan apa?"))
+    first = slots(events)
+    assert first["last_speaker"] == "Ismail"
+    messages, events = run(action, tracker_for("selain itu beliau bilang apa lagi?", slots=first))
+    assert "dua tahun" in messages[0]["text"] or "Balai Besar" in messages[0]["text"]
+    assert "standar layanan publik" not in messages[0]["text"]
+    assert len(slots(events)["last_paragraphs"]) == 2
+
+
+def test_elliptic_follow_up_swaps_the_focus(retriever) -> None:
+    action = ActionAnswerQuestion(retriever)
+    messages, events = run(action, tracker_for("Berapa instansi yang dapat WBK?"))
+    assert messages[0]["text"].startswith("681 WBK")
+    messages, _ = run(action, tracker_for("kalau WBBM?", slots=slots(events)))
+    assert messages[0]["text"].startswith("82 WBBM")
 
 
 def test_unrelated_question_gets_the_honest_reply(retriever) -> None:
