@@ -17,6 +17,7 @@ from .lexicon import translate
 from .parse import Article
 from .text import content_terms, normalize, stem, words
 
+MIN_STEM = 5
 DEFINITION = re.compile(
     r"(?P<long>(?:[A-Z][\w-]*\s+)(?:(?:[a-z]{2,6}\s+)?[A-Z][\w-]*\s+){1,8})\((?P<abbr>[A-Z]{2,}[A-Za-z]*)\)"
 )
@@ -81,8 +82,13 @@ class LexicalIndex:
         return unknown
 
     def knows(self, word: str) -> bool:
-        """Whether the articles use this word (or its stem) anywhere in their paragraphs."""
-        return word in self.vocabulary or stem(word) in self.idf or self._known(word)
+        """Whether the articles use this word (or its stem) anywhere in their paragraphs.
+
+        Short stems collide ("didirikan" and "terdiri" both stem to "diri"), so
+        a stem counts only when it is long enough to be specific.
+        """
+        root = stem(word)
+        return word in self.vocabulary or (len(root) >= MIN_STEM and root in self.idf) or self._known(word)
 
     def _known(self, word: str) -> bool:
         if normalize(word) in self._known_abbr:

@@ -30,15 +30,18 @@ from .settings import Settings, get_settings
 from .suggest import Suggestion, suggestions
 from .text import content_terms
 
-LEXICAL_WEIGHT = 0.15
+LEXICAL_WEIGHT = 0.2
 SENTENCE_MARGIN = 0.015
 SPEAKER_BONUS = 0.05
 KIND_BONUS = 0.03
-FOCUS_LEXICAL = 0.5
 SHORT_QUESTION = 4
 VERB_QUESTION = 2
 COUNT_BONUS = 0.06
-PAST = re.compile(r"\b(tahun lalu|sebelumnya|setahun sebelum|last year|previous year)\b", re.IGNORECASE)
+PAST_BONUS = 0.05
+PAST = re.compile(
+    r"\b(tahun lalu|sebelum\w*|pernah|lebih dulu|lebih dahulu|last year|previous\w*|earlier|before)\b", re.IGNORECASE
+)
+PRESENT = re.compile(r"\b(tahun ini|saat ini|sekarang|kali ini|this year|now)\b", re.IGNORECASE)
 ROLE_WORDS = {"jabat", "posisi", "peran", "siapa", "kerja", "profesi", "pangkat", "position", "role", "title"}
 SPEECH_KINDS = {"quote", "what", "how", "why"}
 
@@ -154,10 +157,9 @@ class Retriever:
         if q.kind == "count" and best_count(text, set(q.terms)) is not None:
             bonus += COUNT_BONUS
         # "Tahun lalu ..." is background: prefer it only when the question asks about the past.
-        if PAST.search(text) and not PAST.search(" ".join(q.words)):
-            bonus -= KIND_BONUS
-        elif PAST.search(text):
-            bonus += KIND_BONUS
+        if PAST.search(text):
+            asked = " ".join(q.words)
+            bonus += PAST_BONUS if PAST.search(asked) else -PAST_BONUS * (2 if PRESENT.search(asked) else 1)
         if q.kind == "define":
             for abbr, long in self.lexical.abbreviations.items():
                 if abbr.lower() in q.terms and f"{long} ({abbr})" in text:
@@ -202,7 +204,7 @@ class Retriever:
         if names:
             return ", ".join(names)
         short = len(q.terms) <= SHORT_QUESTION
-        if q.focus and not self.lexical.knows(q.focus) and (short or not hits or hits[0].lexical < FOCUS_LEXICAL):
+        if q.focus and short and not self.lexical.knows(q.focus):
             return q.focus
         # A two-word question hinges on its verb: "Kapan Kominfo didirikan?" needs "didirikan" in the text.
         if len(q.terms) <= VERB_QUESTION:
