@@ -24,7 +24,7 @@ from .embed import Embedder
 from .parse import Article, article_paths, load_articles
 from .settings import Settings
 
-INDEX_FORMAT = 1
+INDEX_FORMAT = 2
 MANIFEST = "manifest.json"
 VECTORS = "index.faiss"
 BUILD_HINT = "make index"

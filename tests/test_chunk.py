@@ -47,3 +47,12 @@ def test_answers_never_cut_a_quotation_in_half() -> None:
     assert text[lo:hi] == '"Kalimat satu. Kalimat dua," kata Ani.'
     lo, hi = whole_quotes(text, 0, len("Pembuka."))
     assert text[lo:hi] == "Pembuka."
+
+
+def test_clauses_split_at_commas_but_not_inside_numbers() -> None:
+    from knowledge.chunk import split_clauses
+
+    text = "Pada tahun 2020 terdapat 3.691 unit kerja, dan 763 instansi berhasil, frekuensi 2,3GHz dipakai bersama."
+    parts = [text[s:e] for s, e in split_clauses(text)]
+    assert parts == ["Pada tahun 2020 terdapat 3.691 unit kerja", "dan 763 instansi berhasil",
+                     "frekuensi 2,3GHz dipakai bersama."]

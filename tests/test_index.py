@@ -21,10 +21,10 @@ def test_build_writes_index_and_manifest(fake_settings: Settings) -> None:
     assert meta["reporter"] == "Natisha Andarningtyas" and meta["year"] == 2020
     assert len(meta["sha256"]) == 64
     kinds = [p["kind"] for p in manifest["passages"]]
-    assert kinds.count("paragraph") == 10 and kinds.count("sentence") == 2
+    assert kinds.count("paragraph") == 10 and kinds.count("sentence") == 2 and kinds.count("clause") > 10
     assert problems(fake_settings) == []
     loaded = load_index(fake_settings)
-    assert loaded.vectors.ntotal == len(loaded.passages) == 12
+    assert loaded.vectors.ntotal == len(loaded.passages) == len(kinds)
 
 
 def test_rebuild_swaps_and_removes_the_old_build(fake_settings: Settings) -> None:
