@@ -347,6 +347,9 @@ EN_ID: dict[str, str] = {
 
 # Informal or less common Indonesian -> the word formal news text most often uses for the same meaning.
 ID_SYNONYMS: dict[str, str] = {
+    # Obligation: news text says "menuntut X untuk ..." where a reader says "X harus ...".
+    "harus": "dituntut", "wajib": "dituntut", "kewajiban": "tuntutan", "keharusan": "tuntutan",
+    "diwajibkan": "dituntut", "diharuskan": "dituntut",
     # Chat spellings and Jakarta slang verbs
     "dapet": "dapat", "dapetin": "mendapatkan", "didapetin": "didapatkan", "ngedapetin": "mendapatkan",
     "ngeraih": "mendapat", "diusulin": "diusulkan", "ngusulin": "mengusulkan", "bikin": "membuat",
@@ -427,7 +430,7 @@ ID_SYNONYMS: dict[str, str] = {
     "antikorupsi": "bebas korupsi", "anti korupsi": "bebas korupsi", "rasuah": "korupsi", "sogok": "suap",
     "sogokan": "suap", "menyogok": "menyuap", "bui": "penjara", "dibui": "dipenjara", "maling": "pencuri",
     # Evaluation and awards
-    "dinilai": "dievaluasi", "ditinjau": "dievaluasi", "meraih": "mendapat", "memperoleh": "mendapat",
+    "ditinjau": "dievaluasi", "meraih": "mendapat", "memperoleh": "mendapat",
     "menyabet": "mendapat", "menggondol": "mendapat", "mengantongi": "mendapat", "diganjar": "menerima",
     "dianugerahkan": "diberikan", "pemenang": "penerima", "hadiah": "penghargaan", "apresiasi": "penghargaan",
     "anugerah": "penghargaan", "ranking": "peringkat", "rangking": "peringkat", "dicalonkan": "diusulkan",

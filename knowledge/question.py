@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from itertools import pairwise
 
 from .lexicon import looks_english, translate
-from .text import content_terms, stopwords, words
+from .text import TOKEN, content_terms, normalize, stopwords, words
 
 COUNT = {"berapa", "berapakah", "jumlah", "seberapa", "banyaknya", "total"}
 WHO = {"siapa", "siapakah"}
@@ -21,6 +21,7 @@ WHEN = {"kapan", "kapankah", "tanggal"}
 WHY = {"mengapa", "kenapa"}
 HOW = {"bagaimana", "bagaimanakah"}
 DEFINE = {"kepanjangan", "singkatan", "akronim", "artinya", "arti", "definisi", "pengertian", "maksud", "maksudnya"}
+FREQUENCY = re.compile(r"\b(seberapa sering|berapa kali|how often|tiap berapa|setiap berapa|sering)\b")
 FOCUS_AFTER = {"berapa", "jumlah", "siapa", "siapakah", "berapakah", "mana"}
 VERB = re.compile(r"^(?:di|me[mnr]?|meng|meny|ber|ter|per)\w{3,}(?:kan|i|an)?$")
 FILLERS = {"banyak", "total", "sih", "jumlah", "sebenarnya"}
@@ -38,6 +39,12 @@ class Question:
     words: tuple[str, ...]
     terms: tuple[str, ...]
     english: bool
+    size: int  # content words as typed, before expansions: how specific the question is
+
+    @property
+    def frequency(self) -> bool:
+        """'Seberapa sering', 'berapa kali', 'how often': the answer is a frequency, not a count."""
+        return bool(FREQUENCY.search(" ".join(self.words)))
 
     @property
     def verbs(self) -> list[str]:
@@ -85,4 +92,6 @@ def analyse(text: str) -> Question:
         kind = "how"
     else:
         kind = "what"
-    return Question(text, kind, tuple(tokens), tuple(content_terms(" ".join(tokens))), english)
+    sw = stopwords()
+    size = sum(1 for t in TOKEN.findall(normalize(text)) if t not in sw)
+    return Question(text, kind, tuple(tokens), tuple(content_terms(" ".join(tokens))), english, size)

@@ -41,6 +41,7 @@ PAST_BONUS = 0.05
 PAST = re.compile(
     r"\b(tahun lalu|sebelum\w*|pernah|lebih dulu|lebih dahulu|last year|previous\w*|earlier|before)\b", re.IGNORECASE
 )
+FREQUENCY_TEXT = re.compile(r"\b(setiap|tiap)\b[^,.]*\b(sekali|kali)\b|\b\w+ kali\b", re.IGNORECASE)
 PRESENT = re.compile(r"\b(tahun ini|saat ini|sekarang|kali ini|this year|now)\b", re.IGNORECASE)
 ROLE_WORDS = {"jabat", "posisi", "peran", "siapa", "kerja", "profesi", "pangkat", "position", "role", "title"}
 SPEECH_KINDS = {"quote", "what", "how", "why"}
@@ -154,7 +155,9 @@ class Retriever:
         if speaker is not None and q.kind in SPEECH_KINDS and self._speakers.get(key, None) is not None:
             bonus += SPEAKER_BONUS if self._speakers[key].name == speaker.name else 0.0
         text = self.paragraph(*key).text
-        if q.kind == "count" and best_count(text, set(q.terms)) is not None:
+        if q.kind == "count" and (
+            FREQUENCY_TEXT.search(text) if q.frequency else best_count(text, set(q.terms)) is not None
+        ):
             bonus += COUNT_BONUS
         # "Tahun lalu ..." is background: prefer it only when the question asks about the past.
         if PAST.search(text):
@@ -203,11 +206,11 @@ class Retriever:
         names = self.lexical.unknown_names(q.text)
         if names:
             return ", ".join(names)
-        short = len(q.terms) <= SHORT_QUESTION
+        short = q.size <= SHORT_QUESTION
         if q.focus and short and not self.lexical.knows(q.focus):
             return q.focus
         # A two-word question hinges on its verb: "Kapan Kominfo didirikan?" needs "didirikan" in the text.
-        if len(q.terms) <= VERB_QUESTION:
+        if q.size <= VERB_QUESTION:
             unknown = [v for v in q.verbs if not self.lexical.knows(v)]
             if unknown:
                 return " ".join(unknown)
