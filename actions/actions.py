@@ -81,7 +81,9 @@ class ActionAnswerQuestion(Action):
             return []
         context = context_from(tracker)
         answer = await asyncio.get_running_loop().run_in_executor(None, self.retriever.answer, question, context)
-        dispatcher.utter_message(text=answer.text, buttons=buttons(answer.suggestions))
+        # `answer` travels as message metadata: REST and stock channels ignore it, our web and
+        # Telegram channels render the lead, quote and citation from it.
+        dispatcher.utter_message(text=answer.text, buttons=buttons(answer.suggestions), answer=answer.to_dict())
         return slots_for(answer.context)
 
 

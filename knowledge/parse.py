@@ -63,6 +63,16 @@ class Article:
     related: tuple[str, ...] = field(default_factory=tuple)
 
     @property
+    def headline(self) -> str:
+        """The title, or the lead's first clause when the file has no title (ANTARA text files don't)."""
+        if self.title:
+            return self.title
+        lead = self.paragraphs[0].text
+        clause = re.split(r",|\s+(?:setelah|karena|sehingga|yang)\s+", lead, maxsplit=1)[0].rstrip(" .")
+        words = clause.split()
+        return " ".join(words[:16]) + ("…" if len(words) > 16 else "")
+
+    @property
     def label(self) -> str:
         """A short human name: the title, or the source and year."""
         if self.title:

@@ -7,8 +7,10 @@ run in milliseconds; tests marked `slow` use the real exported e5 model.
 from __future__ import annotations
 
 import hashlib
+import os
 import shutil
 import sys
+from collections.abc import Iterator
 from dataclasses import replace
 from pathlib import Path
 
@@ -23,6 +25,12 @@ from knowledge.text import content_terms
 
 ARTICLE = ROOT / "knowledge" / "articles" / "antara-kominfo-wbk-2020.txt"
 sys.path.insert(0, str(ROOT / "scripts"))
+
+from serve import Servers  # noqa: E402
+
+# Overridable so two test sessions (or a developer's `make run`) can share the machine.
+RASA_PORT = int(os.environ.get("TEST_RASA_PORT", "5105"))
+ACTIONS_PORT = int(os.environ.get("TEST_ACTIONS_PORT", "5155"))
 
 
 class HashEmbedder:
@@ -87,3 +95,17 @@ def retriever() -> Retriever:
     r = Retriever(get_settings())
     r.warm_up()
     return r
+
+
+@pytest.fixture(scope="session")
+def servers(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Servers]:
+    """The action server and the Rasa server, started once per session through the Makefile targets."""
+    logs = tmp_path_factory.mktemp("server-logs")
+    with Servers(RASA_PORT, ACTIONS_PORT, log_dir=logs) as s:
+        try:
+            s.start_actions()
+            s.start_rasa()
+        except (RuntimeError, TimeoutError) as exc:
+            tails = {p.name: p.read_text(errors="replace")[-2000:] for p in logs.iterdir()}
+            pytest.fail(f"servers did not start: {exc}\n{tails}")
+        yield s

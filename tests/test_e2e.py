@@ -5,29 +5,11 @@ from __future__ import annotations
 import json
 import urllib.request
 import uuid
-from collections.abc import Iterator
 
 import pytest
 from serve import Servers
 
 pytestmark = [pytest.mark.e2e, pytest.mark.slow]
-
-RASA_PORT = 5105
-ACTIONS_PORT = 5155
-
-
-@pytest.fixture(scope="session")
-def servers(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Servers]:
-    """Both servers, started once for the whole session through the Makefile targets."""
-    logs = tmp_path_factory.mktemp("server-logs")
-    with Servers(RASA_PORT, ACTIONS_PORT, log_dir=logs) as s:
-        try:
-            s.start_actions()
-            s.start_rasa()
-        except (RuntimeError, TimeoutError) as exc:
-            tails = {p.name: p.read_text(errors="replace")[-2000:] for p in logs.iterdir()}
-            pytest.fail(f"servers did not start: {exc}\n{tails}")
-        yield s
 
 
 def ask(servers: Servers, text: str, sender: str | None = None) -> list[dict[str, object]]:
