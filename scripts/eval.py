@@ -164,6 +164,35 @@ def run(base_url: str, items: list[dict[str, Any]], progress: bool = True) -> li
     return results
 
 
+def run_in_process(items: list[dict[str, Any]]) -> list[TurnResult]:
+    """The same turns answered by the retriever directly, threading context like the action does.
+
+    For fast iteration on retrieval; chit-chat needs Rasa and is skipped.
+    """
+    from knowledge.search import Retriever
+
+    retriever = Retriever(get_settings())
+    retriever.warm_up()
+    articles = load_articles(get_settings().articles_dir)
+    detector = QuoteDetector([p.text for a in articles for p in a.paragraphs])
+    results: list[TurnResult] = []
+    for item in items:
+        if item["category"] == "chitchat":
+            continue
+        context = None
+        for t, turn in enumerate(item["turns"]):
+            started = time.perf_counter()
+            answer = retriever.answer(turn["ask"], context)
+            ms = (time.perf_counter() - started) * 1000
+            context = answer.context
+            correct, quoted, reasons = score_turn(turn, item["category"], answer.text, detector)
+            results.append(
+                TurnResult(item["id"], item["category"], t, turn["ask"], answer.text, ms, correct, quoted,
+                           lead_ok(turn, answer.text), reasons)
+            )
+    return results
+
+
 def _pct(values: list[bool]) -> float | None:
     return 100.0 * sum(values) / len(values) if values else None
 
@@ -281,20 +310,24 @@ def main() -> int:
     parser.add_argument("--actions-port", type=int, default=5355)
     parser.add_argument("--smoke", action="store_true", help="only the items marked smoke")
     parser.add_argument("--out", type=Path, default=ROOT / "reports")
+    parser.add_argument("--in-process", action="store_true", help="skip Rasa: ask the retriever directly")
     parser.add_argument("--min-accuracy", type=float, default=0.0, help="exit 1 below this overall accuracy (%%)")
     args = parser.parse_args()
     items = load_items(smoke=args.smoke)
 
     from serve import Servers
 
-    with Servers(args.rasa_port, args.actions_port, log_dir=ROOT / "var" / "logs") as servers:
-        url = args.url
-        if url is None:
-            print("starting the action server and the Rasa server ...", file=sys.stderr, flush=True)
-            servers.start_actions()
-            servers.start_rasa()
-            url = servers.rasa_url
-        results = run(url, items)
+    if args.in_process:
+        results = run_in_process(items)
+    else:
+        with Servers(args.rasa_port, args.actions_port, log_dir=ROOT / "var" / "logs") as servers:
+            url = args.url
+            if url is None:
+                print("starting the action server and the Rasa server ...", file=sys.stderr, flush=True)
+                servers.start_actions()
+                servers.start_rasa()
+                url = servers.rasa_url
+            results = run(url, items)
     retrieval_ranks(results, items)
     table = summarize(results)
     path = write_report(results, table, args.out)
