@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import re
 from abc import ABC, abstractmethod
 from typing import Any
 
@@ -51,6 +52,20 @@ def context_from(tracker: Tracker) -> Context:
     )
 
 
+def chosen_passage(tracker: Tracker) -> tuple[str, int] | None:
+    """The (article, paragraph) a did-you-mean button carries, if this turn is such a choice."""
+    if (tracker.latest_message.get("intent") or {}).get("name") != "choose_passage":
+        return None
+    values = {e.get("entity"): e.get("value") for e in tracker.latest_message.get("entities", [])}
+    text = tracker.latest_message.get("text") or ""
+    number = values.get("paragraph") or next(iter(re.findall(r"\d+", text)), None)
+    try:
+        paragraph = int(str(number))
+    except ValueError:
+        return None
+    return str(values.get("article") or ""), paragraph
+
+
 def slots_for(context: Context) -> list[dict[str, Any]]:
     """Slot events that remember this answer for the next follow-up."""
     return [
@@ -80,10 +95,16 @@ class ActionAnswerQuestion(Action):
             dispatcher.utter_message(response="utter_default")
             return []
         context = context_from(tracker)
-        answer = await asyncio.get_running_loop().run_in_executor(None, self.retriever.answer, question, context)
+        chosen = chosen_passage(tracker)
+        if chosen is not None:  # the reader picked one passage of a did-you-mean
+            question, context = context.question or question, Context()
+        answer = await asyncio.get_running_loop().run_in_executor(
+            None, self.retriever.answer, question, context, chosen
+        )
         # `answer` travels as message metadata: REST and stock channels ignore it, our web and
         # Telegram channels render the lead, quote and citation from it.
-        dispatcher.utter_message(text=answer.text, buttons=buttons(answer.suggestions), answer=answer.to_dict())
+        options = [{"title": t, "payload": p} for t, p in answer.choices] or buttons(answer.suggestions)
+        dispatcher.utter_message(text=answer.text, buttons=options, answer=answer.to_dict())
         return slots_for(answer.context)
 
 

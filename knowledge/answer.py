@@ -34,6 +34,8 @@ class Answer:
     resolved: str = ""
     suggestions: list[str] = field(default_factory=list)
     context: Context = field(default_factory=Context)
+    # Did-you-mean: two passages tie, so the reader picks one (title, payload).
+    choices: list[tuple[str, str]] = field(default_factory=list)
 
     def to_dict(self) -> dict[str, object]:
         """JSON-ready form for channels that render citations themselves."""
@@ -42,6 +44,7 @@ class Answer:
             "lead": self.lead, "quote": self.quote, "article_id": self.article_id, "paragraph": self.paragraph,
             "span": [self.start, self.end] if self.start is not None else None, "citation": self.citation,
             "score": round(self.score, 4), "suggestions": self.suggestions,
+            "choices": [{"title": t, "payload": p} for t, p in self.choices],
         }
 
 

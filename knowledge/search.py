@@ -34,6 +34,7 @@ LEXICAL_WEIGHT = 0.2
 SENTENCE_MARGIN = 0.015
 SPEAKER_BONUS = 0.05
 KIND_BONUS = 0.03
+TIE_MARGIN = 0.005
 SHORT_QUESTION = 4
 VERB_QUESTION = 2
 COUNT_BONUS = 0.06
@@ -275,8 +276,11 @@ class Retriever:
                     return f"{abbr} adalah singkatan dari {long}."
         return None
 
-    def answer(self, question: str, context: Context | None = None) -> Answer:
-        """The precise answer with its quoted source, or an honest 'not covered'; follow-ups use context."""
+    def answer(self, question: str, context: Context | None = None, chosen: Key | None = None) -> Answer:
+        """The precise answer with its quoted source, or an honest 'not covered'; follow-ups use context.
+
+        `chosen` is the paragraph the reader picked after a did-you-mean.
+        """
         context = context or Context()
         resolved = resolve(question, context)
         q = analyse(resolved.text)
@@ -287,6 +291,11 @@ class Retriever:
         if resolved.wants_more and speaker is not None and speaker.name == context.speaker:
             exclude = tuple(k for k in self._speakers if k[1] in context.paragraphs)
         hits = self.search(q, k=5, speaker=speaker, exclude=exclude)
+        if chosen is not None:
+            hits = [h for h in self.search(q, k=len(self.lexical.terms))
+                    if h.key == chosen or (not chosen[0] and h.paragraph == chosen[1])]
+            if hits:
+                return self._from_hit(question, resolved.text, q, speaker, hits[0], context)
         if resolved.wants_more and speaker is not None:
             hits = [h for h in hits if self._speakers.get(h.key, speaker).name == speaker.name] or hits
         if self._role_question(q, speaker) and speaker is not None:
@@ -309,7 +318,39 @@ class Retriever:
                 score=hits[0].score if hits else 0.0,
                 resolved=resolved.text, suggestions=self.suggest(exclude=question), context=context,
             )
-        best = hits[0]
+        if self._tied(q, hits) and not resolved.wants_more:
+            return self._clarify(question, resolved.text, hits[:2], context)
+        return self._from_hit(question, resolved.text, q, speaker, hits[0], context)
+
+    def _tied(self, q: Question, hits: list[Hit]) -> bool:
+        """Two different passages score the same: guessing would be a coin toss."""
+        if len(hits) < 2 or q.kind in {"count", "define"} or hits[0].score - hits[1].score >= TIE_MARGIN:
+            return False
+        if not self.is_answerable(q, hits[1]):
+            return False
+        first, second = self._speakers.get(hits[0].key), self._speakers.get(hits[1].key)
+        return not (first is not None and second is not None and first.name == second.name)
+
+    def _clarify(self, question: str, resolved: str, hits: list[Hit], context: Context) -> Answer:
+        """Ask which of two passages the reader means, with a button for each."""
+        choices = []
+        lines = ["Maksud Anda yang mana?"]
+        for n, hit in enumerate(hits, 1):
+            text = (hit.sentences[0].text if hit.sentences else self.paragraph(*hit.key).text).strip('"“” ')
+            words = text.split()
+            snippet = " ".join(words[:9]) + ("…" if len(words) > 9 else "")
+            lines.append(f"{n}. {snippet} (paragraf {hit.paragraph})")
+            payload = f'/choose_passage{{"article": "{hit.article_id}", "paragraph": {hit.paragraph}}}'
+            choices.append((snippet, payload))
+        return Answer(
+            question=question, found=True, text="\n".join(lines), score=hits[0].score, resolved=resolved,
+            context=Context(question=resolved, speaker=context.speaker), choices=choices,
+        )
+
+    def _from_hit(
+        self, question: str, resolved: str, q: Question, speaker: Speaker | None, best: Hit, context: Context
+    ) -> Answer:
+        """The answer built from one passage: lead, the quoted sentences, citation, new context."""
         para = self.paragraph(best.article_id, best.paragraph)
         if best.sentences:
             lo, hi = whole_quotes(
@@ -328,9 +369,9 @@ class Retriever:
         return Answer(
             question=question, found=True, text=compose(lead, quote, citation), lead=lead, quote=quote,
             article_id=best.article_id, paragraph=best.paragraph, start=para.start + lo, end=para.start + hi,
-            citation=citation, score=best.score, resolved=resolved.text,
+            citation=citation, score=best.score, resolved=resolved,
             suggestions=self.suggest(exclude_paragraph=best.paragraph, exclude=question),
-            context=Context(resolved.text, now_speaker, focus_of(resolved.text), given),
+            context=Context(resolved, now_speaker, focus_of(resolved), given),
         )
 
 

@@ -68,3 +68,73 @@ class Settings:
 def get_settings() -> Settings:
     """The process-wide settings, read once."""
     return Settings.from_env()
+
+
+# --- Telegram ------------------------------------------------------------------------------------
+# Read here like every other setting, never from bot/credentials.yml: Rasa's ${VAR} substitution
+# there fails when a variable is unset, and secrets do not belong in a committed file.
+
+TELEGRAM_DEFAULT_API_BASE = "https://api.telegram.org"
+_SECRET_CHARS = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_-")
+
+
+def _env_str(name: str) -> str | None:
+    value = os.environ.get(name, "").strip()
+    return value or None
+
+
+@dataclass(frozen=True, repr=False)
+class TelegramSettings:
+    """The Telegram channel's settings. The channel is on only when `token` is set.
+
+    `repr` masks the token and the secret, so logging the settings never leaks them.
+    """
+
+    token: str | None
+    verify: str | None  # the bot's username, without "@"
+    webhook_url: str | None
+    secret_token: str | None
+    api_base: str = TELEGRAM_DEFAULT_API_BASE
+
+    @property
+    def enabled(self) -> bool:
+        """Without a token there is no bot to talk to, so the channel stays off."""
+        return self.token is not None
+
+    def __repr__(self) -> str:
+        hidden = {"token": self.token, "secret_token": self.secret_token}
+        shown = ", ".join(f"{k}={'***' if v else None}" for k, v in hidden.items())
+        return (
+            f"TelegramSettings({shown}, verify={self.verify!r}, webhook_url={self.webhook_url!r}, "
+            f"api_base={self.api_base!r})"
+        )
+
+    @classmethod
+    def from_env(cls) -> TelegramSettings:
+        """Read TELEGRAM_* variables; a malformed token or secret fails here, with the variable's name.
+
+        Failing at start-up beats a bot that silently never answers: Telegram would
+        reject the token, or the webhook registration would fail on a bad secret.
+        """
+        token = _env_str("TELEGRAM_TOKEN")
+        if token is not None:
+            left, sep, right = token.partition(":")
+            if not (sep and left.isdigit() and right and set(right) <= _SECRET_CHARS):
+                raise ValueError("TELEGRAM_TOKEN must look like 123456:ABC-def (the token from @BotFather)")
+        secret = _env_str("TELEGRAM_SECRET_TOKEN")
+        if secret is not None and not (len(secret) <= 256 and set(secret) <= _SECRET_CHARS):
+            raise ValueError("TELEGRAM_SECRET_TOKEN must be 1-256 characters of A-Z, a-z, 0-9, _ and -")
+        verify = _env_str("TELEGRAM_VERIFY")
+        return cls(
+            token=token,
+            verify=verify.lstrip("@") if verify else None,
+            webhook_url=_env_str("TELEGRAM_WEBHOOK_URL"),
+            secret_token=secret,
+            api_base=(_env_str("TELEGRAM_API_BASE") or TELEGRAM_DEFAULT_API_BASE).rstrip("/"),
+        )
+
+
+@lru_cache(maxsize=1)
+def get_telegram_settings() -> TelegramSettings:
+    """The process-wide Telegram settings, read once."""
+    return TelegramSettings.from_env()

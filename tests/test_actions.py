@@ -112,3 +112,25 @@ def test_action_server_refuses_to_start_without_an_index(tmp_path) -> None:
     assert "Action server cannot start: no index at" in result.stderr
     assert "make index" in result.stderr
     assert "Traceback" not in result.stderr
+
+
+def test_did_you_mean_offers_both_passages_and_answers_the_chosen_one(retriever) -> None:
+    from knowledge.question import analyse
+
+    question = "Apa yang dikatakan tentang predikat Wilayah Bebas Korupsi?"
+    hits = retriever.search(analyse(question), k=2)
+    clarify = retriever._clarify(question, question, hits, retriever.answer(question).context)
+    assert clarify.text.startswith("Maksud Anda yang mana?")
+    payloads = [p for _, p in clarify.choices]
+    assert len(payloads) == 2 and all(p.startswith("/choose_passage{") for p in payloads)
+    # The reader clicks the second button: the action answers from that paragraph.
+    second = hits[1]
+    latest = {
+        "text": payloads[1], "intent": {"name": "choose_passage", "confidence": 1.0},
+        "entities": [{"entity": "article", "value": second.article_id},
+                     {"entity": "paragraph", "value": second.paragraph}],
+    }
+    tracker = Tracker("reader", {"last_question": question}, latest, [], False, None, {}, "action_listen")
+    messages, events = run(ActionAnswerQuestion(retriever), tracker)
+    assert f"paragraf {second.paragraph}," in messages[0]["text"]
+    assert slots(events)["last_paragraphs"] == [second.paragraph]
