@@ -18,6 +18,7 @@ from .parse import Article
 from .text import content_terms, normalize, stem, words
 
 MIN_STEM = 5
+PRIVATIVE = {"bebas", "anti", "tanpa", "tidak", "bukan", "nir"}
 DEFINITION = re.compile(
     r"(?P<long>(?:[A-Z][\w-]*\s+)(?:(?:[a-z]{2,6}\s+)?[A-Z][\w-]*\s+){1,8})\((?P<abbr>[A-Z]{2,}[A-Za-z]*)\)"
 )
@@ -45,8 +46,14 @@ class LexicalIndex:
         self._known_abbr = set(self._long_terms)
         self.terms: dict[tuple[str, int], set[str]] = {}
         self.vocabulary: set[str] = set()
+        self._privative: dict[str, bool] = {}  # word -> only ever written as "bebas/anti/tanpa ... word"
         for article in articles:
             for para in article.paragraphs:
+                tokens = words(para.text)
+                for i, w in enumerate(tokens):
+                    negated = i > 0 and (tokens[i - 1] in PRIVATIVE or (
+                        i > 1 and tokens[i - 1] == "dari" and tokens[i - 2] in PRIVATIVE))
+                    self._privative[w] = self._privative.get(w, True) and negated
                 key = (article.id, para.number)
                 self.terms[key] = self._with_abbreviations(set(content_terms(para.text)) | extra.get(key, set()))
                 self.vocabulary.update(words(para.text))
@@ -97,6 +104,24 @@ class LexicalIndex:
         return all(w in self.vocabulary for w in tokens) or all(
             w in self.vocabulary for w in translate(tokens, english=True)
         )
+
+    def only_negated(self, question: str) -> list[str]:
+        """Words the question asserts but the articles only ever negate ("korupsi" in "Bebas Korupsi").
+
+        "Siapa yang korupsi?" is not answered by a paragraph about being free of corruption.
+        """
+        tokens = words(question)
+        found = []
+        for i, w in enumerate(tokens):
+            negated_here = i > 0 and tokens[i - 1] in PRIVATIVE
+            if self._privative.get(w) and not negated_here:
+                found.append(w)
+        return found
+
+    def paragraphs_with_all(self, names: list[str]) -> list[tuple[str, int]]:
+        """Paragraphs that mention every one of these names (abbreviations and long forms alike)."""
+        wanted = [set(content_terms(n)) for n in names]
+        return [k for k, terms in self.terms.items() if all(w and w <= terms for w in wanted)]
 
     def known_share(self, terms: Iterable[str]) -> float:
         """Share of the question's content words that the articles use at all."""

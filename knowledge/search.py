@@ -208,6 +208,12 @@ class Retriever:
         if names:
             return ", ".join(names)
         short = q.size <= SHORT_QUESTION
+        negated = self.lexical.only_negated(q.text)
+        if short and negated:
+            return " ".join(negated)
+        names = re.findall(r"(?<!^)\b[A-Z][\w-]*", q.text.strip())
+        if short and len(set(names)) >= 2 and not self.lexical.paragraphs_with_all(sorted(set(names))):
+            return " dan ".join(sorted(set(names))) + " bersamaan"
         if q.focus and short and not self.lexical.knows(q.focus):
             return q.focus
         # A two-word question hinges on its verb: "Kapan Kominfo didirikan?" needs "didirikan" in the text.
