@@ -84,6 +84,11 @@ class CountSpan:
     head: str  # stem of the first counted word
 
 
+def has_number(text: str) -> bool:
+    """Whether a text states any count at all (digits or number words)."""
+    return bool(re.search(r"\b" + NUMBER + r"\b", text, re.IGNORECASE))
+
+
 def count_spans(sentence: str) -> list[CountSpan]:
     """Every 'NUMBER what-it-counts' phrase in a sentence."""
     spans = []
@@ -109,8 +114,8 @@ def best_count(sentence: str, terms: set[str]) -> CountSpan | None:
     for span in count_spans(sentence):
         span_terms = set(content_terms(span.text))
         matched = span_terms & terms
-        if not matched:
-            continue
+        if span.head not in terms and len(matched) < 2:
+            continue  # "dua tahun sekali untuk dinilai" does not count "peserta yang dinilai"
         score = len(matched) / len(span_terms) + (1 if span.head in terms else 0)
         scored.append((score, -len(span.text), span))
     if not scored:

@@ -19,7 +19,7 @@ from functools import lru_cache
 from .answer import Answer, compose, not_covered, whole_quotes
 from .chunk import Passage
 from .embed import Embedder
-from .extract import Speaker, best_count, paragraph_speakers
+from .extract import Speaker, best_count, has_number, paragraph_speakers
 from .followup import Context, focus_of, resolve
 from .index import LoadedIndex, load_index
 from .lexical import LexicalIndex
@@ -156,10 +156,11 @@ class Retriever:
         if speaker is not None and q.kind in SPEECH_KINDS and self._speakers.get(key, None) is not None:
             bonus += SPEAKER_BONUS if self._speakers[key].name == speaker.name else 0.0
         text = self.paragraph(*key).text
-        if q.kind == "count" and (
-            FREQUENCY_TEXT.search(text) if q.frequency else best_count(text, set(q.terms)) is not None
-        ):
-            bonus += COUNT_BONUS
+        if q.kind == "count":
+            if FREQUENCY_TEXT.search(text) if q.frequency else best_count(text, set(q.terms)) is not None:
+                bonus += COUNT_BONUS
+            elif not has_number(text):
+                bonus -= COUNT_BONUS  # "berapa" cannot be answered by a paragraph without a number
         # "Tahun lalu ..." is background: prefer it only when the question asks about the past.
         if PAST.search(text):
             asked = " ".join(q.words)

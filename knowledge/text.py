@@ -30,7 +30,7 @@ CHAT_SPELLINGS: dict[str, str] = {
     "wapres": "wakil presiden", "jkt": "jakarta", "dirjen": "direktur jenderal", "ditjen": "direktorat jenderal",
     "presdir": "presiden direktur", "kadis": "kepala dinas", "kemen": "kementerian", "pemda": "pemerintah daerah",
     "pemprov": "pemerintah provinsi", "pemkot": "pemerintah kota", "pemkab": "pemerintah kabupaten",
-    "hrs": "harus", "kominfo": "komunikasi informatika", "kemkominfo": "kementerian komunikasi informatika",
+    "hrs": "harus", "kominfo": "kementerian komunikasi informatika", "kemkominfo": "kementerian komunikasi informatika",
     "kemenkominfo": "kementerian komunikasi informatika",
 }
 
