@@ -118,6 +118,26 @@ class LexicalIndex:
                 found.append(w)
         return found
 
+    @staticmethod
+    def names_in(question: str) -> list[str]:
+        """Runs of capitalised words ("Ma'ruf Amin", "WBBM"), not counting the question's first word."""
+        names: list[str] = []
+        run: list[str] = []
+        for i, token in enumerate(question.replace("?", " ").split()):
+            bare = token.strip(".,;:!\"“”()")
+            capital = bare[:1].isupper() and not (i == 0 and bare[1:].islower())
+            if capital:
+                run.append(bare)
+                if token != bare and token.rstrip("?") != bare:  # punctuation ends a name
+                    names.append(" ".join(run))
+                    run = []
+            elif run:
+                names.append(" ".join(run))
+                run = []
+        if run:
+            names.append(" ".join(run))
+        return names
+
     def paragraphs_with_all(self, names: list[str]) -> list[tuple[str, int]]:
         """Paragraphs that mention every one of these names (abbreviations and long forms alike)."""
         wanted = [set(content_terms(n)) for n in names]

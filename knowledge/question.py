@@ -47,6 +47,15 @@ class Question:
         return bool(FREQUENCY.search(" ".join(self.words)))
 
     @property
+    def listing(self) -> list[str]:
+        """For 'pemerintah provinsi mana saja ...': the words naming what should be listed."""
+        for i, (a, b) in enumerate(pairwise(self.words)):
+            if b == "saja" and a in {"mana", "siapa", "apa"}:
+                sw = stopwords()
+                return [w for w in self.words[max(0, i - 2):i] if w not in sw]
+        return []
+
+    @property
     def verbs(self) -> list[str]:
         """Affixed words (di-/me-/ber-/ter-...), the predicates that short questions hinge on."""
         sw = stopwords()

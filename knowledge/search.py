@@ -19,7 +19,7 @@ from functools import lru_cache
 from .answer import Answer, compose, not_covered, whole_quotes
 from .chunk import Passage
 from .embed import Embedder
-from .extract import Speaker, best_count, has_number, paragraph_speakers
+from .extract import Speaker, best_count, count_spans, has_number, paragraph_speakers
 from .followup import Context, focus_of, resolve
 from .index import LoadedIndex, load_index
 from .lexical import LexicalIndex
@@ -212,9 +212,9 @@ class Retriever:
         negated = self.lexical.only_negated(q.text)
         if short and negated:
             return " ".join(negated)
-        names = re.findall(r"(?<!^)\b[A-Z][\w-]*", q.text.strip())
-        if short and len(set(names)) >= 2 and not self.lexical.paragraphs_with_all(sorted(set(names))):
-            return " dan ".join(sorted(set(names))) + " bersamaan"
+        names = sorted(set(self.lexical.names_in(q.text)))
+        if short and len(names) >= 2 and not self.lexical.paragraphs_with_all(names):
+            return " dan ".join(names) + " bersamaan"
         if q.focus and short and not self.lexical.knows(q.focus):
             return q.focus
         # A two-word question hinges on its verb: "Kapan Kominfo didirikan?" needs "didirikan" in the text.
@@ -325,9 +325,26 @@ class Retriever:
                 score=hits[0].score if hits else 0.0,
                 resolved=resolved.text, suggestions=self.suggest(exclude=question), context=context,
             )
+        only_count = self._only_counted(q, hits[0])
+        if only_count:
+            text = (f"Artikel ini hanya menyebut jumlahnya ({only_count}), tanpa merinci satu per satu. "
+                    "Coba tanyakan hal lain tentang isi artikelnya.")
+            return Answer(question=question, found=False, text=text, score=hits[0].score, resolved=resolved.text,
+                          suggestions=self.suggest(exclude=question), context=context)
         if self._tied(q, hits) and not resolved.wants_more:
             return self._clarify(question, resolved.text, hits[:2], context)
         return self._from_hit(question, resolved.text, q, speaker, hits[0], context)
+
+    def _only_counted(self, q: Question, hit: Hit) -> str | None:
+        """'Provinsi mana saja?' when the article only says 'tujuh pemerintah provinsi': the count, else None."""
+        if not q.listing:
+            return None
+        text = self.paragraph(*hit.key).text
+        wanted = set(content_terms(" ".join(q.listing)))
+        for span in count_spans(text):
+            if wanted and wanted <= set(content_terms(span.text)):
+                return span.text
+        return None
 
     def _tied(self, q: Question, hits: list[Hit]) -> bool:
         """Two different passages score the same: guessing would be a coin toss."""
