@@ -128,7 +128,7 @@ def main() -> int:
             f"\nReady ({took:.0f}s). Chat with the bot:\n"
             f"  REST:   curl -s {url}/webhooks/rest/webhook -H 'Content-Type: application/json' "
             f"-d '{{\"sender\": \"me\", \"message\": \"Siapa yang menerima predikat WBK?\"}}'\n"
-            f"  Socket.IO (web widget): {url}/socket.io\n"
+            f"  Web chat: {url}/webhooks/web/chat\n"
             "Press Ctrl-C to stop both servers.",
             flush=True,
         )
