@@ -265,7 +265,7 @@ class Retriever:
         if self._role_question(q, speaker) and speaker is not None:
             title = speaker.mention.replace(speaker.name, "").strip(" ,")
             title = title.replace("’", "'").replace(speaker.name, "").strip(" ,")
-            return f"{speaker.name} adalah {title}." if title else None
+            return f"{speaker.name} adalah {title.rstrip('. ')}." if title else None
         if q.kind == "who_said" and speaker is None and here is not None:
             return f"{here.name} ({here.mention})." if here.mention != here.name else f"{here.name}."
         if q.kind == "count":
