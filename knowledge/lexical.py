@@ -72,20 +72,16 @@ class LexicalIndex:
         return out
 
     def unknown_names(self, question: str) -> list[str]:
-        """Names in the question (capitalised words) that no paragraph of the articles mentions.
+        """Names in the question that no paragraph of the articles mentions.
 
         A question about "Persib" or "RUU PDP" cannot be answered from an
         article that never names them, however close the embeddings are.
         """
-        tokens = question.replace("?", " ").split()
         unknown = []
-        for i, token in enumerate(tokens):
-            bare = re.sub(r"(?:['’]s|-nya)$", "", token.strip(".,;:!\"'“”()"))
-            looks_like_name = bare[:1].isupper() or any(c.isupper() for c in bare[1:])  # iPhone, eKTP
-            if len(bare) < 2 or not looks_like_name or (i == 0 and bare[1:].islower()):
-                continue
-            if not all(self._known(piece) for piece in bare.split("-") if piece):
-                unknown.append(bare)
+        for name in self.names_in(question):
+            pieces = [re.sub(r"(?:['’]s|-nya)$", "", t) for t in name.split()]
+            if not all(self._known(part) for piece in pieces for part in piece.split("-") if part):
+                unknown.append(name)
         return unknown
 
     def knows(self, word: str) -> bool:
@@ -125,7 +121,8 @@ class LexicalIndex:
         run: list[str] = []
         for i, token in enumerate(question.replace("?", " ").split()):
             bare = token.strip(".,;:!\"“”()")
-            capital = bare[:1].isupper() and not (i == 0 and bare[1:].islower())
+            looks_like_name = bare[:1].isupper() or any(c.isupper() for c in bare[1:])  # iPhone, eKTP
+            capital = len(bare) > 1 and looks_like_name and not (i == 0 and bare[1:].islower())
             if capital:
                 run.append(bare)
                 if token != bare and token.rstrip("?") != bare:  # punctuation ends a name
