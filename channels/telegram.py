@@ -49,6 +49,7 @@ from sanic import Blueprint, response
 from sanic.request import Request
 from sanic.response import HTTPResponse
 
+from channels.policy import screen
 from knowledge.settings import TELEGRAM_DEFAULT_API_BASE, TelegramSettings, get_telegram_settings
 
 logger = logging.getLogger(__name__)
@@ -526,6 +527,14 @@ class TelegramInput(RasaTelegramInput):
             return _text("ignored", 200)
         if incoming.message_id is not None and incoming.chat_type in GROUP_CHATS:
             bot.remember_reply_target(incoming.sender_id, incoming.message_id)
+        screened = screen(text)  # channels/policy.py: length, controls, slash commands
+        if screened.reply is not None:
+            try:
+                await bot.send_text_message(incoming.sender_id, screened.reply)
+            except Exception:
+                logger.exception("Telegram reply to update %s failed", incoming.update_id)
+            return _text("success", 200)
+        text = screened.text
         metadata = {"telegram": {
             "update_id": incoming.update_id, "chat_id": incoming.chat_id, "chat_type": incoming.chat_type,
             "user_id": incoming.user_id, "message_id": incoming.message_id,

@@ -33,6 +33,7 @@ from sanic import Blueprint, response
 from sanic.request import Request
 from sanic.response import HTTPResponse
 
+from channels.policy import screen
 from knowledge.parse import Article, load_articles
 from knowledge.settings import get_settings
 
@@ -259,10 +260,14 @@ class WebChatInput(SocketIOInput):
                     metadata = json.loads(metadata)
                 except json.JSONDecodeError:
                     metadata = {}
-            text = data.get("message", "")
+            output = WebChatOutput(sio, self.bot_message_evt)
+            screened = screen(data.get("message", ""))  # channels/policy.py: length, controls, slash commands
+            if screened.reply is not None:
+                await output.send_text_message(sender_id, screened.reply)
+                return
             message = UserMessage(
-                text if isinstance(text, str) else "",
-                WebChatOutput(sio, self.bot_message_evt),
+                screened.text,
+                output,
                 sender_id,
                 input_channel=self.name(),
                 metadata=metadata if isinstance(metadata, dict) else {},

@@ -138,3 +138,16 @@ class TelegramSettings:
 def get_telegram_settings() -> TelegramSettings:
     """The process-wide Telegram settings, read once."""
     return TelegramSettings.from_env()
+
+
+# --- Rasa server side ------------------------------------------------------------------------------
+
+
+def action_timeout() -> float:
+    """Seconds the Rasa server waits for the action server (`ACTION_TIMEOUT`, default 20).
+
+    Rasa's own limit is five minutes, far longer than anyone waits for a chat
+    reply; past this limit the reader is told the article cannot be looked up
+    right now (channels/resilience.py).
+    """
+    return _env_float("ACTION_TIMEOUT", 20.0)
