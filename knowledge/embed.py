@@ -21,10 +21,12 @@ class ModelNotFoundError(RuntimeError):
 
 
 def _limit_threads() -> None:
-    """Keep torch to the cores we have; oversubscription makes single queries slow."""
+    """Keep torch from oversubscribing the cores; set TORCH_THREADS to use more."""
     import torch
 
-    threads = int(os.environ.get("TORCH_THREADS", "0") or 0) or min(4, os.cpu_count() or 1)
+    # One thread by default: the Rasa server and the action server each run torch, and on a
+    # small machine two threads each made single queries 20-50x slower under load.
+    threads = int(os.environ.get("TORCH_THREADS", "0") or 0) or 1
     torch.set_num_threads(threads)
 
 
