@@ -28,7 +28,7 @@ from .parse import Article, Paragraph, parse_article
 from .question import Question, analyse
 from .settings import Settings, get_settings
 from .suggest import Suggestion, suggestions
-from .text import content_terms
+from .text import content_terms, stem
 
 LEXICAL_WEIGHT = 0.2
 SENTENCE_MARGIN = 0.015
@@ -325,6 +325,10 @@ class Retriever:
                 score=hits[0].score if hits else 0.0,
                 resolved=resolved.text, suggestions=self.suggest(exclude=question), context=context,
             )
+        crossed = self._cross_tabulated(q, hits[0])
+        if crossed:
+            return Answer(question=question, found=False, text=crossed, score=hits[0].score,
+                          resolved=resolved.text, suggestions=self.suggest(exclude=question), context=context)
         only_count = self._only_counted(q, hits[0])
         if only_count:
             text = (f"Artikel ini hanya menyebut jumlahnya ({only_count}), tanpa merinci satu per satu. "
@@ -334,6 +338,30 @@ class Retriever:
         if self._tied(q, hits) and not resolved.wants_more:
             return self._clarify(question, resolved.text, hits[:2], context)
         return self._from_hit(question, resolved.text, q, speaker, hits[0], context)
+
+    def _cross_tabulated(self, q: Question, hit: Hit) -> str | None:
+        """'Berapa kementerian yang mendapat WBBM?' against '82 WBBM yang tersebar pada 22 kementerian'.
+
+        The article counts each category on its own; when the counted noun comes
+        after the qualifier's own count, it spreads the whole list over ministries
+        and never says how many of one are in the other. Parts listed after a
+        whole ('763 instansi ... terdiri atas 681 WBK') do answer, so only this
+        order is refused. Returns the honest reply, or None.
+        """
+        if q.kind != "count" or not q.focus:
+            return None
+        spans = count_spans(self.paragraph(*hit.key).text)
+        focus = stem(q.focus)
+        wholes = [s for s in spans if s.head == focus]
+        for part in (s for s in spans if s.head != focus and s.head in q.terms):
+            if any(part.head in content_terms(w.text) for w in wholes):
+                return None  # "empat lembaga setingkat menteri" answers "lembaga setingkat menteri"
+            for whole in wholes:
+                if part.start < whole.start:
+                    return (f"Artikel ini tidak merinci berapa {q.focus} untuk {part.text.split()[1]}. "
+                            f"Yang disebutkan hanya jumlah masing-masing: {part.text.split(' yang ')[0]} dan "
+                            f"{whole.text}.")
+        return None
 
     def _only_counted(self, q: Question, hit: Hit) -> str | None:
         """'Provinsi mana saja?' when the article only says 'tujuh pemerintah provinsi': the count, else None."""

@@ -134,3 +134,11 @@ def test_did_you_mean_offers_both_passages_and_answers_the_chosen_one(retriever)
     messages, events = run(ActionAnswerQuestion(retriever), tracker)
     assert f"paragraf {second.paragraph}," in messages[0]["text"]
     assert slots(events)["last_paragraphs"] == [second.paragraph]
+
+
+def test_a_count_the_article_never_breaks_down_is_refused_honestly(retriever) -> None:
+    answer = retriever.answer("Berapa kementerian yang mendapat WBBM?")
+    assert not answer.found
+    assert "tidak merinci" in answer.text and "82 WBBM" in answer.text and "22 kementerian" in answer.text
+    # Parts listed after their whole do answer: 763 instansi, of which 681 WBK.
+    assert retriever.answer("Berapa instansi yang dapat WBK?").text.startswith("681 WBK")
