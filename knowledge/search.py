@@ -43,6 +43,7 @@ PAST = re.compile(
     r"\b(tahun lalu|sebelum\w*|pernah|lebih dulu|lebih dahulu|last year|previous\w*|earlier|before)\b", re.IGNORECASE
 )
 FREQUENCY_TEXT = re.compile(r"\b(setiap|tiap)\b[^,.]*\b(sekali|kali)\b|\b\w+ kali\b", re.IGNORECASE)
+MARKUP = re.compile(r"</?[A-Za-z][^<>]{0,60}>")
 PRESENT = re.compile(r"\b(tahun ini|saat ini|sekarang|kali ini|this year|now)\b", re.IGNORECASE)
 ROLE_WORDS = {"jabat", "posisi", "peran", "siapa", "kerja", "profesi", "pangkat", "position", "role", "title"}
 SPEECH_KINDS = {"quote", "what", "how", "why"}
@@ -289,7 +290,7 @@ class Retriever:
         `chosen` is the paragraph the reader picked after a did-you-mean.
         """
         context = context or Context()
-        resolved = resolve(question, context)
+        resolved = resolve(MARKUP.sub(" ", question), context)  # "<b>Siapa</b>" asks "Siapa"
         q = analyse(resolved.text)
         speaker = self.named_speaker(q)
         if speaker is None and resolved.wants_more and context.speaker:

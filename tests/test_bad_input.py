@@ -70,7 +70,7 @@ CASES = [
          msg("Siapa\x00 yang\x07 menerima\x1b predikat\r\nWBK?"), 200, contains("paragraf 2")),
     Case("very long single token", msg("x" * 900), 200),
     Case("single token over the limit", msg("y" * 5000), 200, exactly(TOO_LONG_REPLY)),
-    Case("HTML", msg("<b>Siapa</b> yang menerima <i>predikat</i> WBK?"), 200),
+    Case("HTML", msg("<b>Siapa</b> yang menerima <i>predikat</i> WBK?"), 200, contains("paragraf 2")),
     Case("<script>", msg("<script>alert(document.cookie)</script>"), 200),
     Case("SQL-looking string", msg("'; DROP TABLE events; --"), 200),
     Case("punctuation only", msg("?!?!... ,,;; ???"), 200, exactly(NO_WORDS_REPLY)),
