@@ -141,3 +141,11 @@ nlu-train-%:
 nlu-test-%:
 	$(RASA) test nlu --model $(NLU_COMPARE)/$*/nlu.tar.gz --nlu $(NLU_SPLIT)/test_data.yml \
 		--domain bot/domain.yml --out $(NLU_COMPARE)/$*/results
+
+# --- Telegram without a public URL ---------------------------------------------------------------
+# Long polling for development: getUpdates, each update posted to the local webhook (scripts/telegram_polling.py).
+
+.PHONY: telegram-polling
+
+telegram-polling: | $(STAMP)  ## Telegram via getUpdates (no public URL); needs `make run` with TELEGRAM_TOKEN and no TELEGRAM_WEBHOOK_URL in another terminal
+	$(PY) scripts/telegram_polling.py --rasa-url http://127.0.0.1:$(RASA_PORT)

@@ -12,6 +12,14 @@ even once it runs (see the DESIGN notes, "Telegram"):
 - It never answers callback queries (buttons keep spinning), raises on updates
   without a message (a 500 makes Telegram redeliver them forever) and merges
   everyone in a group into one conversation. All three are handled here.
+- In groups it answers every message. Here a group message is answered only
+  when it addresses the bot: it mentions @username (from getMe), replies to one
+  of the bot's messages, or is a /command@username. Anything else gets 200 and
+  goes nowhere (not to Rasa, no reply). Button presses on the bot's own
+  messages count as addressed; private chats are unchanged.
+
+Without a public URL, scripts/telegram_polling.py (`make telegram-polling`)
+fetches updates with getUpdates and posts each one to this same webhook.
 
 Settings come only from the environment, through `knowledge.settings`
 (`TELEGRAM_TOKEN`, `TELEGRAM_VERIFY`, `TELEGRAM_WEBHOOK_URL`,
@@ -193,6 +201,41 @@ def sender_id_for(chat: Mapping[str, Any], user: Mapping[str, Any] | None) -> st
     return str(chat["id"])
 
 
+def bot_id_of(token: str | None) -> int | None:
+    """The bot's user id is the part of its token before the colon."""
+    left = (token or "").partition(":")[0]
+    return int(left) if left.isdigit() else None
+
+
+def addresses_bot(message: Mapping[str, Any], username: str | None, bot_id: int | None) -> bool:
+    """Whether a group message is meant for the bot.
+
+    It is when it mentions @username (as text or as a text_mention of the bot),
+    replies to one of the bot's messages, or is a /command@username. A plain
+    /command, which every bot in the group receives, is not.
+    """
+    text = message.get("text") if isinstance(message.get("text"), str) else ""
+    if username:
+        name = re.escape(username)
+        if re.search(rf"(?i)(?<![\w@])@{name}\b", text):
+            return True
+        if re.match(rf"(?i)^\s*/\w+@{name}\b", text):
+            return True
+    for entity in message.get("entities") or []:
+        if isinstance(entity, Mapping) and entity.get("type") == "text_mention":
+            mentioned = entity.get("user")
+            if isinstance(mentioned, Mapping) and bot_id is not None and mentioned.get("id") == bot_id:
+                return True
+    replied = message.get("reply_to_message")
+    if isinstance(replied, Mapping) and isinstance(replied.get("from"), Mapping):
+        author = replied["from"]
+        if bot_id is not None and author.get("id") == bot_id:
+            return True
+        if username and str(author.get("username") or "").lower() == username.lower():
+            return True
+    return False
+
+
 @dataclass(frozen=True)
 class Incoming:
     """What one Telegram update asks of the bot, independent of aiogram's types."""
@@ -208,6 +251,8 @@ class Incoming:
     callback_data: str | None = None
     # data -> title of the inline keyboard the button was on, to resolve data this process forgot
     button_titles: dict[str, str] = field(default_factory=dict)
+    # in a group: whether the message is meant for the bot (see addresses_bot); always True elsewhere
+    addressed: bool = True
 
 
 def clean_text(text: str, username: str | None) -> str:
@@ -220,8 +265,13 @@ def clean_text(text: str, username: str | None) -> str:
     return COMMANDS.get(command, text)
 
 
-def parse_update(update: Mapping[str, Any], username: str | None = None) -> Incoming | None:
+def parse_update(
+    update: Mapping[str, Any], username: str | None = None, bot_id: int | None = None
+) -> Incoming | None:
     """The message, edited message or button press in an update; None for anything else.
+
+    A group message carries `addressed=False` unless it is meant for the bot
+    (`addresses_bot`); button presses (only ever on the bot's own messages) are addressed.
 
     Updates of other kinds (my_chat_member, channel posts, ...) and messages without
     text (stickers, photos) give None, so the webhook answers 200 and Telegram
@@ -262,11 +312,13 @@ def parse_update(update: Mapping[str, Any], username: str | None = None) -> Inco
     if not isinstance(chat, Mapping) or not isinstance(chat.get("id"), int) or not isinstance(text, str):
         return None
     user = message.get("from") if isinstance(message.get("from"), Mapping) else None
+    chat_type = str(chat.get("type", ""))
     return Incoming(
-        update_id=update_id, chat_id=chat["id"], chat_type=str(chat.get("type", "")),
+        update_id=update_id, chat_id=chat["id"], chat_type=chat_type,
         sender_id=sender_id_for(chat, user), user_id=user.get("id") if user else None,
         text=clean_text(text, username) or None,
         message_id=message.get("message_id") if isinstance(message.get("message_id"), int) else None,
+        addressed=chat_type not in GROUP_CHATS or addresses_bot(message, username, bot_id),
     )
 
 
@@ -352,6 +404,18 @@ class TelegramOutput(RasaTelegramOutput):
 # --- input ----------------------------------------------------------------------------------------------
 
 
+def webhook_secret(settings: TelegramSettings) -> str:
+    """TELEGRAM_SECRET_TOKEN, or one derived from the bot token when it is unset.
+
+    Deriving it (HMAC of the token) keeps the webhook authenticated even when
+    nobody set a secret, and every replica (and the polling script) derives the same one.
+    """
+    if settings.secret_token:
+        return settings.secret_token
+    key = (settings.token or "").encode()
+    return hmac.new(key, b"tanya-artikel telegram webhook", hashlib.sha256).hexdigest()
+
+
 def _text(body: str, status: int) -> HTTPResponse:
     return response.text(body, status=status)
 
@@ -389,15 +453,8 @@ class TelegramInput(RasaTelegramInput):
 
     @property
     def webhook_secret(self) -> str:
-        """TELEGRAM_SECRET_TOKEN, or one derived from the bot token when it is unset.
-
-        Deriving it (HMAC of the token) keeps the webhook authenticated even when
-        nobody set a secret, and every replica derives the same one.
-        """
-        if self.settings.secret_token:
-            return self.settings.secret_token
-        key = (self.settings.token or "").encode()
-        return hmac.new(key, b"tanya-artikel telegram webhook", hashlib.sha256).hexdigest()
+        """TELEGRAM_SECRET_TOKEN, or one derived from the bot token when it is unset (see `webhook_secret`)."""
+        return webhook_secret(self.settings)
 
     def get_output_channel(self) -> TelegramOutput | None:  # type: ignore[override]
         """The one output channel, created on first use, which is always inside the server's loop.
@@ -514,9 +571,12 @@ class TelegramInput(RasaTelegramInput):
         update_id = update.get("update_id")
         if isinstance(update_id, int) and not self._seen.add(update_id):
             return _text("duplicate", 200)
-        incoming = parse_update(update, self.username)
+        incoming = parse_update(update, self.username, bot_id_of(self.settings.token))
         if incoming is None:
             logger.debug("Telegram update %s ignored: no text message or button in it", update_id)
+            return _text("ignored", 200)
+        if not incoming.addressed:
+            logger.debug("Telegram update %s ignored: a group message not addressed to the bot", update_id)
             return _text("ignored", 200)
         bot = self.get_output_channel()
         assert bot is not None  # the channel is on, or this route would not exist

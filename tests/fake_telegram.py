@@ -4,7 +4,8 @@ It runs aiohttp in a background thread, so the Rasa server (another process)
 can call it while the test thread inspects what was called. One catch-all route,
 `/bot{token}/{method}`, like the real API: aiogram posts form fields (nested
 values such as `reply_markup` as JSON strings), and gets back `getMe` as a User,
-`sendMessage` as a Message, and `true` for everything else.
+`sendMessage` as a Message, `getUpdates` as the updates queued with
+`queue_update` (offset confirms, as in the real API), and `true` for everything else.
 """
 
 from __future__ import annotations
@@ -48,6 +49,7 @@ class FakeTelegram:
         self.calls: list[Call] = []
         self._lock = threading.Lock()
         self._message_ids = itertools.count(1000)
+        self._updates: list[dict[str, Any]] = []  # for getUpdates, oldest first
         self._loop = asyncio.new_event_loop()
         self._runner: web.AppRunner | None = None
         self._thread = threading.Thread(target=self._loop.run_forever, name="fake-telegram", daemon=True)
@@ -77,7 +79,24 @@ class FakeTelegram:
             params.update({k: v for k, v in (await request.post()).items() if isinstance(v, str)})
         with self._lock:
             self.calls.append(Call(token, method, params))
+        if method.lower() == "getupdates":
+            return web.json_response({"ok": True, "result": await self._get_updates(params)})
         return web.json_response({"ok": True, "result": self._result(method, params)})
+
+    def queue_update(self, update: dict[str, Any]) -> None:
+        """An update the next getUpdates returns (until an offset past its update_id confirms it)."""
+        with self._lock:
+            self._updates.append(update)
+
+    async def _get_updates(self, params: dict[str, Any]) -> list[dict[str, Any]]:
+        """Like the real API: an offset drops every update before it; an empty answer waits (briefly) first."""
+        offset = int(params.get("offset") or 0)
+        with self._lock:
+            self._updates = [u for u in self._updates if u["update_id"] >= offset]
+            pending = list(self._updates[: int(params.get("limit") or 100)])
+        if not pending:
+            await asyncio.sleep(min(float(params.get("timeout") or 0), 0.2))  # a long poll, shortened
+        return pending
 
     def _result(self, method: str, params: dict[str, Any]) -> Any:
         name = method.lower()
