@@ -17,7 +17,6 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import faiss
-import numpy as np
 
 from .chunk import Passage, chunk_articles
 from .embed import Embedder
@@ -152,7 +151,3 @@ def load_index(settings: Settings) -> LoadedIndex:
         )
     return LoadedIndex(current, manifest, passages, vectors)
 
-
-def embedded_rows(index: LoadedIndex) -> np.ndarray:
-    """All stored vectors, for exact re-scoring of a small candidate set."""
-    return index.vectors.reconstruct_n(0, index.vectors.ntotal)

@@ -298,10 +298,10 @@ class Retriever:
         exclude: tuple[Key, ...] = ()
         if resolved.wants_more and speaker is not None and speaker.name == context.speaker:
             exclude = tuple(k for k in self._speakers if k[1] in context.paragraphs)
-        hits = self.search(q, k=5, speaker=speaker, exclude=exclude)
+        # A chosen paragraph may rank anywhere, so that search keeps every paragraph.
+        hits = self.search(q, k=len(self.lexical.terms) if chosen else 5, speaker=speaker, exclude=exclude)
         if chosen is not None:
-            hits = [h for h in self.search(q, k=len(self.lexical.terms))
-                    if h.key == chosen or (not chosen[0] and h.paragraph == chosen[1])]
+            hits = [h for h in hits if h.key == chosen or (not chosen[0] and h.paragraph == chosen[1])]
             if hits:
                 return self._from_hit(question, resolved.text, q, speaker, hits[0], context)
         if resolved.wants_more and speaker is not None:

@@ -102,10 +102,15 @@ def servers(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Servers]:
     """The action server and the Rasa server, started once per session through the Makefile targets."""
     logs = tmp_path_factory.mktemp("server-logs")
     with Servers(RASA_PORT, ACTIONS_PORT, log_dir=logs) as s:
-        try:
-            s.start_actions()
-            s.start_rasa()
-        except (RuntimeError, TimeoutError) as exc:
-            tails = {p.name: p.read_text(errors="replace")[-2000:] for p in logs.iterdir()}
-            pytest.fail(f"servers did not start: {exc}\n{tails}")
+        start_or_fail(s, logs)
         yield s
+
+
+def start_or_fail(servers: Servers, logs: Path) -> None:
+    """Start the action server, then the Rasa server; fail the test with their log tails if either won't."""
+    try:
+        servers.start_actions()
+        servers.start_rasa()
+    except (RuntimeError, TimeoutError) as exc:
+        tails = {p.name: p.read_text(errors="replace")[-3000:] for p in logs.iterdir()}
+        pytest.fail(f"servers did not start: {exc}\n{tails}")

@@ -19,6 +19,8 @@ from pathlib import Path
 import pytest
 from serve import Servers, stop
 
+from tests.conftest import start_or_fail
+
 pytestmark = [pytest.mark.e2e, pytest.mark.slow]
 
 RASA_PORT = int(os.environ.get("TEST_FAILURES_RASA_PORT", "5905"))
@@ -70,11 +72,7 @@ def failing_servers(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[
     with pytest.MonkeyPatch.context() as mp:
         mp.setenv("ACTION_TIMEOUT", str(ACTION_TIMEOUT))
         with Servers(RASA_PORT, ACTIONS_PORT, log_dir=logs) as s:
-            try:
-                s.start_actions()
-                s.start_rasa()
-            except (RuntimeError, TimeoutError) as exc:
-                pytest.fail(f"servers did not start: {exc}")
+            start_or_fail(s, logs)
             yield s, logs
 
 

@@ -40,6 +40,7 @@ from channels.telegram import (
     webhook_secret,
 )
 from knowledge.settings import TelegramSettings, get_telegram_settings
+from tests.conftest import start_or_fail
 from tests.fake_telegram import Call, FakeTelegram
 
 pytestmark = [pytest.mark.e2e, pytest.mark.slow]
@@ -78,12 +79,7 @@ def rasa(api: FakeTelegram, tmp_path_factory: pytest.TempPathFactory) -> Iterato
         for name, value in env.items():
             mp.setenv(name, value)
         with Servers(RASA_PORT, ACTIONS_PORT, log_dir=logs) as servers:
-            try:
-                servers.start_actions()
-                servers.start_rasa()
-            except (RuntimeError, TimeoutError) as exc:
-                tails = {p.name: p.read_text(errors="replace")[-3000:] for p in logs.iterdir()}
-                pytest.fail(f"servers did not start: {exc}\n{tails}")
+            start_or_fail(servers, logs)
             yield servers
 
 
