@@ -12,6 +12,7 @@ first:
 | body over `MAX_BODY_BYTES` (64 KiB)                   | 413 |
 | body not JSON (or not UTF-8), or not a JSON object   | 400 |
 | `sender` missing, empty, not a string/int, > 128 chars, unprintable | 400 |
+| one `sender` over the rate limit (channels/ratelimit.py) | 429, `Retry-After`, Indonesian reason |
 | `message` missing or not a string; `metadata` not an object | 400 |
 | message empty after cleaning, or > 1000 characters   | 200, an Indonesian reply, Rasa not involved |
 | anything else                                        | 200, Rasa's reply to the cleaned text |
@@ -36,6 +37,7 @@ from sanic.request import Request
 from sanic.response import HTTPResponse, ResponseStream
 
 from channels.policy import MAX_BODY_BYTES, screen, valid_sender
+from channels.ratelimit import get_limiter
 
 logger = logging.getLogger(__name__)
 
@@ -82,6 +84,11 @@ class RestInput(RasaRestInput):
         sender = valid_sender(payload.get("sender"))
         if sender is None:
             return _error(400, "`sender` is required: a non-empty string of at most 128 printable characters")
+        decision = get_limiter().check(f"{self.name()}:{sender}")
+        if not decision.allowed:
+            return response.json(
+                {"error": decision.reply}, status=429, headers={"Retry-After": str(decision.retry_after)}
+            )
         message = payload.get("message")
         if not isinstance(message, str):
             return _error(400, "`message` is required and must be a string")

@@ -58,6 +58,7 @@ from sanic.request import Request
 from sanic.response import HTTPResponse
 
 from channels.policy import screen
+from channels.ratelimit import get_limiter
 from knowledge.settings import TELEGRAM_DEFAULT_API_BASE, TelegramSettings, get_telegram_settings
 
 logger = logging.getLogger(__name__)
@@ -580,6 +581,14 @@ class TelegramInput(RasaTelegramInput):
             return _text("ignored", 200)
         bot = self.get_output_channel()
         assert bot is not None  # the channel is on, or this route would not exist
+        decision = get_limiter().check(f"{self.name()}:{incoming.sender_id}")
+        if not decision.allowed:  # 200 all the same: Telegram would only redeliver the flood
+            if decision.notify:
+                try:
+                    await bot.send_text_message(incoming.sender_id, decision.reply)
+                except Exception:
+                    logger.exception("Telegram reply to update %s failed", incoming.update_id)
+            return _text("rate limited", 200)
         text = incoming.text
         if incoming.callback_query_id is not None:
             text = await self.press_button(bot, incoming)

@@ -32,10 +32,14 @@ from rasa.core.channels.socketio import SocketIOInput, SocketIOOutput
 from sanic import Blueprint, response
 from sanic.request import Request
 from sanic.response import HTTPResponse
+from socketio import AsyncServer
+from socketio.packet import BINARY_ACK as _BINARY_ACK
+from socketio.packet import BINARY_EVENT as _BINARY_EVENT
 
 from channels.policy import screen
+from channels.ratelimit import get_limiter
 from knowledge.parse import Article, load_articles
-from knowledge.settings import get_settings
+from knowledge.settings import get_channel_settings, get_settings
 
 logger = logging.getLogger(__name__)
 
@@ -44,6 +48,7 @@ STATIC_DIR = HERE / "static"
 PAGE_TEMPLATE = HERE / "templates" / "chat.html"
 
 CHANNEL_NAME = "web"
+BINARY_EVENT, BINARY_ACK = str(_BINARY_EVENT), str(_BINARY_ACK)  # the first character of such a packet
 # The bot answers /greet with its greeting and three suggested questions; without an
 # initPayload the widget sends an empty first message that NLU misreads.
 INIT_PAYLOAD = "/greet"
@@ -205,6 +210,55 @@ async def _done(result: object) -> None:
         await result
 
 
+def own_origins(environ: Mapping[str, Any]) -> set[str]:
+    """The origins this request reached us under: the Host header, and a proxy's X-Forwarded-* view of it."""
+    scheme = environ.get("wsgi.url_scheme", "http")
+    host = environ.get("HTTP_HOST", "")
+    origins = {f"{scheme}://{host}"}
+    if "HTTP_X_FORWARDED_PROTO" in environ or "HTTP_X_FORWARDED_HOST" in environ:
+        forwarded_scheme = environ.get("HTTP_X_FORWARDED_PROTO", scheme).split(",")[0].strip()
+        forwarded_host = environ.get("HTTP_X_FORWARDED_HOST", host).split(",")[0].strip()
+        origins.add(f"{forwarded_scheme}://{forwarded_host}")
+    return origins
+
+
+def origin_check(allowed: Sequence[str]) -> Callable[[str | None, Mapping[str, Any]], bool]:
+    """Socket.IO's origin test: the page's own origin, plus `WEB_ALLOWED_ORIGINS` ("*" allows any).
+
+    Browsers send `Origin` with every socket request and page scripts cannot
+    forge it, so this is what stops another site's page from talking to the bot
+    in its visitors' name. A request without `Origin` is not from a browser page.
+    """
+    configured = {o.rstrip("/") for o in allowed}
+
+    def check(origin: str | None, environ: Mapping[str, Any]) -> bool:
+        if not origin:
+            return True
+        origin = origin.rstrip("/")
+        return "*" in configured or origin in configured or origin in own_origins(environ)
+
+    return check
+
+
+def refuse_binary_packets(sio: AsyncServer) -> None:
+    """Drop Socket.IO binary events and acks before python-socketio buffers them.
+
+    python-socketio 5.9 keeps a binary packet whose attachments have not all
+    arrived in memory, even after the client leaves (CVE-2026-48804): a client
+    could fill the server's memory. The widget only sends text, so binary
+    packets ("5..."/"6..." and their attachments) are never needed here.
+    """
+    handle = sio._handle_eio_message
+
+    async def on_message(eio_sid: str, data: str | bytes) -> None:
+        if isinstance(data, (bytes, bytearray)) or data[:1] in (BINARY_EVENT, BINARY_ACK):
+            sio._binary_packet.pop(eio_sid, None)
+            return
+        await handle(eio_sid, data)
+
+    sio.eio.on("message", on_message)
+
+
 class WebChatInput(SocketIOInput):
     """Rasa's Socket.IO channel, plus the chat page and its static files under `/webhooks/web/`."""
 
@@ -229,6 +283,10 @@ class WebChatInput(SocketIOInput):
         bp = super().blueprint(on_new_message)
         sio = self.sio
         assert sio is not None  # set by super().blueprint()
+        # Rasa creates the server with cors_allowed_origins=[], which turns the Origin check off:
+        # any web page could open a socket to the bot. Closed by default instead.
+        sio.eio.cors_allowed_origins = origin_check(get_channel_settings().allowed_origins)
+        refuse_binary_packets(sio)
 
         @sio.on("session_request", namespace=self.namespace)
         async def session_request(sid: str, data: Any) -> None:
@@ -261,6 +319,11 @@ class WebChatInput(SocketIOInput):
                 except json.JSONDecodeError:
                     metadata = {}
             output = WebChatOutput(sio, self.bot_message_evt)
+            decision = get_limiter().check(f"{self.name()}:{sender_id}")
+            if not decision.allowed:
+                if decision.notify:
+                    await output.send_text_message(sender_id, decision.reply)
+                return
             screened = screen(data.get("message", ""))  # channels/policy.py: length, controls, slash commands
             if screened.reply is not None:
                 await output.send_text_message(sender_id, screened.reply)

@@ -151,3 +151,34 @@ def action_timeout() -> float:
     right now (channels/resilience.py).
     """
     return _env_float("ACTION_TIMEOUT", 20.0)
+
+
+@dataclass(frozen=True)
+class ChannelSettings:
+    """What the Rasa server's channels let in: per-sender rate and the web chat's allowed origins."""
+
+    rate_burst: int
+    rate_per_minute: float
+    allowed_origins: tuple[str, ...]
+
+    @property
+    def rate_limited(self) -> bool:
+        """`RATE_LIMIT_BURST=0` turns the limit off (a load test of Rasa itself, say)."""
+        return self.rate_burst > 0 and self.rate_per_minute > 0
+
+    @classmethod
+    def from_env(cls) -> ChannelSettings:
+        """RATE_LIMIT_BURST (default 20 messages at once), RATE_LIMIT_PER_MINUTE (default 30 after that),
+        WEB_ALLOWED_ORIGINS (space- or comma-separated; default none: only the page's own origin)."""
+        origins = os.environ.get("WEB_ALLOWED_ORIGINS", "").replace(",", " ").split()
+        return cls(
+            rate_burst=int(_env_float("RATE_LIMIT_BURST", 20)),
+            rate_per_minute=_env_float("RATE_LIMIT_PER_MINUTE", 30),
+            allowed_origins=tuple(o.rstrip("/") for o in origins),
+        )
+
+
+@lru_cache(maxsize=1)
+def get_channel_settings() -> ChannelSettings:
+    """The process-wide channel settings, read once."""
+    return ChannelSettings.from_env()

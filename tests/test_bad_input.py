@@ -8,15 +8,21 @@ failures" lists it. After the table, both servers must still answer.
 from __future__ import annotations
 
 import http.client
+import itertools
 import json
+import sqlite3
+import time
 import urllib.request
+import uuid
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
 import pytest
 from serve import Servers
 
 from channels.policy import EMPTY_REPLY, MAX_BODY_BYTES, NO_WORDS_REPLY, TOO_LONG_REPLY
+from knowledge.settings import ROOT, get_channel_settings
 
 pytestmark = [pytest.mark.e2e, pytest.mark.slow]
 
@@ -34,7 +40,12 @@ class Case:
     check: Callable[[str], bool] | None = None  # on the joined reply texts, for 200s
 
 
-def msg(message: object, sender: object = "bad-input", **extra: object) -> bytes:
+_senders = itertools.count()
+
+
+def msg(message: object, sender: object = None, **extra: object) -> bytes:
+    """A REST body; each case is its own conversation (and its own rate-limit bucket) unless told otherwise."""
+    sender = f"bad-input-{next(_senders)}" if sender is None else sender
     return json.dumps({"sender": sender, "message": message, **extra}).encode()
 
 
@@ -84,11 +95,16 @@ CASES = [
 
 
 def post(servers: Servers, body: bytes) -> tuple[int, bytes]:
+    status, raw, _ = post_with_headers(servers, body)
+    return status, raw
+
+
+def post_with_headers(servers: Servers, body: bytes) -> tuple[int, bytes, dict[str, str]]:
     conn = http.client.HTTPConnection("127.0.0.1", servers.rasa_port, timeout=90)
     try:
         conn.request("POST", "/webhooks/rest/webhook", body=body, headers={"Content-Type": "application/json"})
         resp = conn.getresponse()
-        return resp.status, resp.read()
+        return resp.status, resp.read(), dict(resp.getheaders())
     finally:
         conn.close()
 
@@ -121,3 +137,46 @@ def test_both_servers_still_answer_after_the_table(servers: Servers) -> None:
     status, raw = post(servers, msg("Siapa yang menerima predikat WBK?", sender="after-the-table"))
     assert status == 200
     assert "paragraf 2" in "\n".join(m.get("text", "") for m in json.loads(raw))
+
+
+def user_turns(sender: str) -> list[tuple[str, str]]:
+    """(type, text) of the sender's user and bot events in the session servers' SQLite tracker store."""
+    with sqlite3.connect(ROOT / "var" / "tracker.db") as db:
+        rows = db.execute(
+            "SELECT type_name, data FROM events WHERE sender_id = ? AND type_name IN ('user', 'bot') ORDER BY id",
+            (sender,),
+        ).fetchall()
+    return [(kind, json.loads(data).get("text") or "") for kind, data in rows]
+
+
+def test_a_flood_from_one_sender_is_slowed_down_and_loses_nothing_accepted(servers: Servers) -> None:
+    """Two bursts' worth of messages from one sender at once: the burst is answered, the rest get 429 with
+    an Indonesian reason and Retry-After; another reader is not slowed; every accepted message is stored
+    with its reply; after waiting, the sender is answered again."""
+    burst = get_channel_settings().rate_burst
+    assert burst > 0, "the session servers run with the default rate limit"
+    flooder, bystander = f"flood-{uuid.uuid4().hex[:8]}", f"calm-{uuid.uuid4().hex[:8]}"
+    texts = [f"terima kasih {i}" for i in range(2 * burst)]
+    with ThreadPoolExecutor(len(texts) + 1) as pool:
+        flood = pool.map(lambda t: post_with_headers(servers, msg(t, sender=flooder)), texts)
+        calm = pool.submit(post, servers, msg("Siapa yang menerima predikat WBK?", sender=bystander))
+        results = list(flood)
+        calm_status, calm_raw = calm.result()
+    statuses = [status for status, _, _ in results]
+    assert set(statuses) <= {200, 429}, statuses
+    accepted = statuses.count(200)
+    assert burst <= accepted <= burst + 2, statuses  # the bucket refills a little while the flood arrives
+    for status, raw, headers in results:
+        if status == 429:
+            assert "Tunggu" in json.loads(raw)["error"]
+            assert int(headers["Retry-After"]) >= 1
+    assert calm_status == 200 and "paragraf 2" in calm_raw.decode()
+    turns = user_turns(flooder)
+    kinds = "".join("u" if kind == "user" else "b" for kind, _ in turns)
+    assert kinds.count("u") == accepted and "uu" not in kinds and kinds.endswith("b"), turns  # each one answered
+    stored = [text for kind, text in turns if kind == "user"]
+    sent_ok = [text for text, status in zip(texts, statuses, strict=True) if status == 200]
+    assert sorted(stored) == sorted(sent_ok)
+    wait = max(int(h["Retry-After"]) for s, _, h in results if s == 429)
+    time.sleep(wait)
+    assert post(servers, msg("terima kasih", sender=flooder))[0] == 200

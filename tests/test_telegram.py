@@ -29,6 +29,7 @@ from rasa.core.channels.channel import UserMessage
 from sanic import Sanic
 from serve import Servers
 
+from channels.ratelimit import RateLimiter
 from channels.telegram import (
     ALLOWED_UPDATES,
     SECRET_HEADER,
@@ -434,6 +435,39 @@ def test_wrong_secret_never_reaches_the_message_handler(telegram_env: pytest.Mon
         assert [m.text for m in received] == ["Apa itu WBBM?"]
         assert received[0].sender_id == "123456"
         assert fake.called("setWebhook"), "registered in the server's loop at start-up"
+
+
+def test_a_flooding_chat_is_told_once_to_wait_and_the_rest_is_dropped(telegram_env: pytest.MonkeyPatch) -> None:
+    """25 messages at once from one chat with a burst of 20: 20 reach Rasa, the chat gets one Indonesian
+    notice (not five: the bot must not flood the chat back), every update gets 200 (no redelivery), and
+    another chat is not affected."""
+    received: list[UserMessage] = []
+    with FakeTelegram(username=USERNAME) as fake:
+        for name, value in {"TELEGRAM_TOKEN": TOKEN, "TELEGRAM_SECRET_TOKEN": SECRET,
+                            "TELEGRAM_API_BASE": fake.base_url}.items():
+            telegram_env.setenv(name, value)
+        limiter = RateLimiter(burst=20, per_minute=30)
+        telegram_env.setattr("channels.telegram.get_limiter", lambda: limiter)
+        channel = TelegramInput.from_credentials(None)
+        flooder, other = new_chat(), new_chat()
+
+        async def scenario() -> list[int]:
+            async with serving(channel, received) as url, aiohttp.ClientSession() as http:
+                statuses = []
+                for i in range(25):
+                    body = json.dumps(message_update(flooder, f"pesan {i}", message_id=i + 1))
+                    async with http.post(url + "/webhook", data=body, headers={SECRET_HEADER: SECRET}) as r:
+                        statuses.append(r.status)
+                body = json.dumps(message_update(other, "Apa itu WBBM?"))
+                async with http.post(url + "/webhook", data=body, headers={SECRET_HEADER: SECRET}) as r:
+                    statuses.append(r.status)
+                return statuses
+
+        assert asyncio.run(scenario()) == [200] * 26
+        notices = fake.sent_to(flooder)
+    assert [m.text for m in received if m.sender_id == str(flooder)] == [f"pesan {i}" for i in range(20)]
+    assert [m.text for m in received if m.sender_id == str(other)] == ["Apa itu WBBM?"]
+    assert len(notices) == 1 and "Tunggu" in str(notices[0].params.get("text")), notices
 
 
 def test_token_of_another_bot_registers_no_webhook(telegram_env: pytest.MonkeyPatch) -> None:
