@@ -13,7 +13,8 @@ PYTHON310   ?= $(shell for p in python3.10 $$HOME/.pyenv/versions/3.10*/bin/pyth
                  $$p -c 'import sys; assert sys.version_info[:2] == (3, 10)' >/dev/null 2>&1 && { echo $$p; break; }; done)
 
 EMBEDDER_DIR := var/embedder/multilingual-e5-small
-MODEL        := models/tanya-artikel.tar.gz
+# Overridable (MODEL=var/x/model.tar.gz) so an experiment can train beside the default model.
+MODEL        ?= models/tanya-artikel.tar.gz
 # The endpoints files say where the servers keep state; they are not part of the model.
 BOT_FILES    := config.yml $(shell find bot -name '*.yml' ! -name 'endpoints*.yml' 2>/dev/null)
 
@@ -34,9 +35,14 @@ EVAL_ARGS    ?=
 # settings from the environment (README, "Running in production"). Select with `make run ENDPOINTS=...`.
 ENDPOINTS    ?= bot/endpoints.yml
 RASA_FLAGS    = --endpoints $(ENDPOINTS)
+# Closed by default (README, "Security"): Rasa's HTTP API only when RASA_API_TOKEN is set, and then only with
+# the token; CORS headers only for the origins in WEB_ALLOWED_ORIGINS (the web chat page needs none).
+comma        := ,
+API_FLAGS     = $(if $(RASA_API_TOKEN),--enable-api --auth-token "$$RASA_API_TOKEN")
+CORS_FLAGS    = $(if $(WEB_ALLOWED_ORIGINS),--cors $(subst $(comma), ,$(WEB_ALLOWED_ORIGINS)))
 DATA_FLAGS   := --domain bot/domain.yml --data bot/data
 
-.PHONY: help setup install system-deps embedder index train run shell test lint validate rasa-test eval \
+.PHONY: help setup install system-deps embedder index train run shell test lint validate rasa-test eval load \
         actions-server rasa-server rasa-shell lock clean
 
 help:  ## List the targets
@@ -65,7 +71,7 @@ index: embedder  ## Build the FAISS index when the articles or the model changed
 	$(PY) -m knowledge build --if-stale
 
 $(MODEL): $(BOT_FILES) $(wildcard nlu_components/*.py) | $(STAMP)
-	$(RASA) train --config config.yml $(DATA_FLAGS) --out models --fixed-model-name tanya-artikel
+	$(RASA) train --config config.yml $(DATA_FLAGS) --out $(dir $(MODEL)) --fixed-model-name $(notdir $(MODEL:.tar.gz=))
 
 train: install embedder $(MODEL)  ## Train the Rasa model when the domain, data or config changed
 
@@ -86,7 +92,7 @@ actions-server:
 # The SQLite tracker store of bot/endpoints.yml lives in var/ (a path relative to this directory).
 rasa-server:
 	@mkdir -p var
-	$(RASA) run --model $(MODEL) $(RASA_FLAGS) --credentials bot/credentials.yml --port $(RASA_PORT) --cors "*"
+	$(RASA) run --model $(MODEL) $(RASA_FLAGS) --credentials bot/credentials.yml --port $(RASA_PORT) $(API_FLAGS) $(CORS_FLAGS)
 
 rasa-shell:
 	@mkdir -p var
@@ -95,7 +101,7 @@ rasa-shell:
 # --- checks ------------------------------------------------------------------------------------
 
 lint: install  ## ruff
-	$(VENV)/bin/ruff check knowledge actions channels stores tests scripts
+	$(VENV)/bin/ruff check knowledge actions channels stores tests scripts security
 
 validate:  ## rasa data validate
 	$(RASA) data validate --config config.yml $(DATA_FLAGS) --fail-on-warnings
@@ -105,6 +111,11 @@ rasa-test:  ## rasa test on the conversation stories in tests/stories
 
 test: install lint setup  ## The whole suite: unit, action, end-to-end, rasa data validate and rasa test
 	$(PY) -m pytest $(PYTEST_ARGS)
+
+# Starts its own servers on 5405/5455 unless LOAD_ARGS has --url; prints figures, exits 1 on any error or loss.
+LOAD_ARGS    ?=
+load: setup  ## 50 readers x 20 messages at once over REST (loopback), then check the tracker store lost nothing
+	$(PY) scripts/load.py $(LOAD_ARGS)
 
 eval: setup  ## Ask every question of tests/eval/questions.yml; writes reports/eval.md
 	$(PY) scripts/eval.py $(EVAL_ARGS)
@@ -149,3 +160,29 @@ nlu-test-%:
 
 telegram-polling: | $(STAMP)  ## Telegram via getUpdates (no public URL); needs `make run` with TELEGRAM_TOKEN and no TELEGRAM_WEBHOOK_URL in another terminal
 	$(PY) scripts/telegram_polling.py --rasa-url http://127.0.0.1:$(RASA_PORT)
+
+# --- security ------------------------------------------------------------------------------------
+# pip-audit reads requirements.lock as text (no install, no resolution) and security/audit.py fails only
+# on advisories not reviewed in security/advisories.toml (README, "Security"). pip-audit needs packaging>=21
+# and CacheControl>=0.13, which Rasa 3.6 forbids, so it lives in its own venv, pinned by its own lock.
+# With no vulnerability service reachable the audit fails (exit 2) rather than pass unchecked:
+# point it at an OSV mirror (AUDIT_OSV_URL=https://...) or an OSV export on disk (AUDIT_OSV_DB=PyPI-all.zip).
+
+AUDIT_VENV    := var/audit-venv
+AUDIT_LOCKS   := requirements.lock security/requirements-audit.lock
+AUDIT_SERVICE ?= pypi,osv
+AUDIT_OSV_URL ?=
+AUDIT_OSV_DB  ?=
+
+.PHONY: audit
+
+$(AUDIT_VENV)/.installed: security/requirements-audit.lock
+	@test -n "$(PYTHON310)" || { echo "error: Python 3.10 not found; set PYTHON310=/path/to/python3.10"; exit 1; }
+	@test -x $(AUDIT_VENV)/bin/python || $(PYTHON310) -m venv $(AUDIT_VENV)
+	$(AUDIT_VENV)/bin/python -m pip install --quiet --upgrade "pip<26"
+	$(AUDIT_VENV)/bin/python -m pip install --quiet -r security/requirements-audit.lock
+	@touch $@
+
+audit: $(AUDIT_VENV)/.installed  ## Known vulnerabilities of the pinned packages; fails on any not reviewed in security/advisories.toml
+	$(AUDIT_VENV)/bin/python security/audit.py $(addprefix --lock ,$(AUDIT_LOCKS)) --allowlist security/advisories.toml \
+		--service $(AUDIT_SERVICE) $(if $(AUDIT_OSV_URL),--osv-url $(AUDIT_OSV_URL)) $(if $(AUDIT_OSV_DB),--osv-db $(AUDIT_OSV_DB))

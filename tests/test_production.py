@@ -11,6 +11,7 @@ Ports are overridable, so this module can share the machine with other test sess
 
 from __future__ import annotations
 
+import asyncio
 import glob
 import json
 import os
@@ -19,6 +20,7 @@ import sqlite3
 import subprocess
 import tempfile
 import time
+import urllib.error
 import urllib.request
 import uuid
 from collections.abc import Iterator
@@ -31,6 +33,7 @@ import psycopg2
 import pytest
 import redis
 import yaml
+from load import check_tracker, run_load
 from rasa.utils.endpoints import EndpointConfig
 from serve import Servers
 
@@ -51,6 +54,9 @@ DB = {"DB_HOST": "127.0.0.1", "DB_PORT": str(PG_PORT), "DB_NAME": "rasa", "DB_US
       "DB_PASSWORD": "rasa-test-pw"}
 REDIS = {"REDIS_HOST": "127.0.0.1", "REDIS_PORT": str(REDIS_PORT), "REDIS_DB": "1",
          "REDIS_PASSWORD": "redis-test-pw"}
+
+# The production servers run Rasa's HTTP API, which the Makefile turns on only with a token.
+API_TOKEN = "prod-api-token-for-tests"
 
 # Standalone questions whose answers differ by one number, and follow-ups that need the previous turn.
 WBK, WBBM, PROPOSED = "Berapa instansi yang dapat WBK?", "Berapa yang dapat WBBM?", \
@@ -224,7 +230,7 @@ def cluster(
 ) -> Iterator[Cluster]:
     """Two Rasa servers with bot/endpoints-production.yml, configured only through environment variables."""
     with pytest.MonkeyPatch.context() as mp:
-        for name, value in {**postgres, **redis_server}.items():
+        for name, value in {**postgres, **redis_server, "RASA_API_TOKEN": API_TOKEN}.items():
             mp.setenv(name, value)
         a = Servers(RASA_A_PORT, ACTIONS_PORT, log_dir=logs / "rasa-a", endpoints=PRODUCTION)
         b = Servers(RASA_B_PORT, ACTIONS_PORT, log_dir=logs / "rasa-b", endpoints=PRODUCTION)
@@ -251,6 +257,16 @@ def test_lock_store_issues_each_ticket_once_across_processes(redis_server: dict[
     assert stores[0].get_lock(conversation) is None
 
 
+def test_the_http_api_refuses_calls_without_the_token(cluster: Cluster) -> None:
+    url = cluster.a.rasa_url + "/status"
+    for query in ("", "?token=wrong"):
+        with pytest.raises(urllib.error.HTTPError) as refused:
+            urllib.request.urlopen(url + query, timeout=30)
+        assert refused.value.code == 401, query
+    with urllib.request.urlopen(f"{url}?token={API_TOKEN}", timeout=30) as resp:
+        assert resp.status == 200 and "model_file" in json.loads(resp.read())
+
+
 def test_a_conversation_continues_on_the_other_server(cluster: Cluster) -> None:
     """The follow-up on B needs the turn A answered: B reads it from PostgreSQL."""
     sender = new_sender()
@@ -272,6 +288,21 @@ def test_concurrent_messages_to_both_servers_are_serialised(cluster: Cluster) ->
     for question, reply in zip(asked, replies, strict=True):
         assert EXPECTED[question] in reply, (question, reply)
     assert_turns(cluster.events(sender), asked)
+
+
+def test_five_readers_spread_over_both_servers_lose_nothing(cluster: Cluster) -> None:
+    """The small `make load`: each reader's messages go to A or B, the tracker store in PostgreSQL keeps all."""
+    result, scripts = asyncio.run(
+        run_load([cluster.a.rasa_url, cluster.b.rasa_url], senders=5, messages=5, max_seconds=300)
+    )
+    db = cluster.db
+    check_tracker(
+        f"postgresql://{db['DB_USER']}:{db['DB_PASSWORD']}@{db['DB_HOST']}:{db['DB_PORT']}/{db['DB_NAME']}",
+        scripts, result,
+    )
+    summary = result.summary()
+    print(summary)
+    assert summary["errors"] == 0 and summary["lost"] == 0, (summary, result.loss_examples)
 
 
 def test_restarting_a_server_keeps_the_history(cluster: Cluster) -> None:

@@ -1,0 +1,288 @@
+"""`make load`: many readers at once over REST, then a check that the tracker store kept every turn.
+
+Each simulated reader is one sender that sends its messages one after the
+other (a reader waits for the answer before asking again), and all readers run
+at the same time. Their scripts are whole conversations of tests/eval/questions.yml
+strung together: article questions, follow-ups that need the previous turn, and
+chit-chat, shuffled with a fixed seed.
+
+Reported: errors (non-200, an empty reply, or the "cannot look up the article"
+reply, which means the action server failed), latency p50/p95/p99, throughput,
+and the share of replies that hold the eval's expected answer. Then the tracker
+store is read directly (SQLite or PostgreSQL, any SQLAlchemy URL): for every
+sender, the stored user messages must be exactly the sent ones, in order, each
+followed by a bot reply. Anything else counts as lost.
+
+Without `--url` the script starts its own action and Rasa servers (through the
+Makefile targets, default endpoints: SQLite in var/) on ports 5405/5455 and
+stops them afterwards. It prints figures and exits 1 on any error or loss; it
+is not a timed test. Bounded: loopback only, and `--max-seconds` stops it.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import random
+import statistics
+import sys
+import time
+import uuid
+from collections import Counter
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import aiohttp
+import sqlalchemy as sa
+import yaml
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT / "scripts"))
+
+from serve import Servers  # noqa: E402
+
+QUESTIONS = ROOT / "tests" / "eval" / "questions.yml"
+# The reply Rasa gives when the action server failed (channels/resilience.py): an error, not an answer.
+DOMAIN = yaml.safe_load((ROOT / "bot" / "domain.yml").read_text(encoding="utf-8"))
+CANNOT_LOOK_UP = DOMAIN["responses"]["utter_cannot_lookup"][0]["text"]
+
+
+@dataclass(frozen=True)
+class Turn:
+    text: str
+    expect: tuple[str, ...] = ()
+
+
+@dataclass
+class Result:
+    """Everything measured in one run."""
+
+    senders: int
+    messages: int
+    latencies: list[float] = field(default_factory=list)
+    errors: Counter[str] = field(default_factory=Counter)
+    expected: int = 0
+    matched: int = 0
+    elapsed: float = 0.0
+    lost: int = 0
+    loss_examples: list[str] = field(default_factory=list)
+
+    @property
+    def sent(self) -> int:
+        return self.senders * self.messages
+
+    def percentile(self, p: float) -> float:
+        """Latency percentile in milliseconds (nearest rank)."""
+        if not self.latencies:
+            return float("nan")
+        ordered = sorted(self.latencies)
+        return 1000 * ordered[min(len(ordered) - 1, max(0, round(p / 100 * len(ordered)) - 1))]
+
+    def summary(self) -> dict[str, Any]:
+        """The figures, as printed and as `--json` writes them."""
+        return {
+            "senders": self.senders, "messages_per_sender": self.messages, "sent": self.sent,
+            "answered": len(self.latencies), "errors": sum(self.errors.values()), "error_kinds": dict(self.errors),
+            "lost": self.lost, "p50_ms": round(self.percentile(50), 1), "p95_ms": round(self.percentile(95), 1),
+            "p99_ms": round(self.percentile(99), 1),
+            "mean_ms": round(1000 * statistics.fmean(self.latencies), 1) if self.latencies else None,
+            "throughput_msg_s": round(len(self.latencies) / self.elapsed, 2) if self.elapsed else 0.0,
+            "elapsed_s": round(self.elapsed, 1),
+            "expected_answer_share": round(self.matched / self.expected, 3) if self.expected else None,
+        }
+
+
+def conversations(path: Path = QUESTIONS) -> list[list[Turn]]:
+    """The eval's conversations as lists of turns; the expected answer only where one is given."""
+    items = yaml.safe_load(path.read_text(encoding="utf-8"))["items"]
+    out = []
+    for item in items:
+        turns = [Turn(t["ask"], tuple(t.get("expect") or ())) for t in item["turns"]]
+        out.append(turns)
+    return out
+
+
+def scripts_for(senders: int, messages: int, seed: int) -> list[list[Turn]]:
+    """Per sender, whole conversations strung together up to `messages` turns (a follow-up keeps its lead)."""
+    rng = random.Random(seed)
+    pool = conversations()
+    scripts = []
+    for _ in range(senders):
+        script: list[Turn] = []
+        while len(script) < messages:
+            script.extend(rng.choice(pool))
+        scripts.append(script[:messages])
+    return scripts
+
+
+def matches(reply: str, expect: tuple[str, ...]) -> bool:
+    """The eval's rule: each element present, "|" separating alternatives, case-insensitive."""
+    low = reply.lower()
+    return all(any(alt.strip().lower() in low for alt in element.split("|")) for element in expect)
+
+
+async def run_sender(
+    session: aiohttp.ClientSession, url: str, sender: str, script: list[Turn], result: Result,
+) -> None:
+    for turn in script:
+        started = time.perf_counter()
+        try:
+            async with session.post(url, json={"sender": sender, "message": turn.text}) as resp:
+                status = resp.status
+                body = await resp.text()
+        except (aiohttp.ClientError, asyncio.TimeoutError) as exc:
+            result.errors[f"connection: {type(exc).__name__}"] += 1
+            continue
+        took = time.perf_counter() - started
+        if status != 200:
+            result.errors[f"HTTP {status}"] += 1
+            continue
+        try:
+            reply = "\n".join(str(m.get("text") or "") for m in json.loads(body))
+        except (ValueError, AttributeError):
+            result.errors["reply is not a JSON list"] += 1
+            continue
+        if not reply.strip():
+            result.errors["empty reply"] += 1
+            continue
+        if CANNOT_LOOK_UP in reply:
+            result.errors["action server failed"] += 1
+            continue
+        result.latencies.append(took)
+        if turn.expect:
+            result.expected += 1
+            result.matched += matches(reply, turn.expect)
+
+
+async def run_load(
+    urls: list[str], senders: int, messages: int, seed: int = 7, max_seconds: float = 900, prefix: str | None = None,
+) -> tuple[Result, dict[str, list[Turn]]]:
+    """All senders at once; sender i talks to urls[i % len(urls)]. Returns the result and what each sent."""
+    prefix = prefix or f"load-{uuid.uuid4().hex[:8]}"
+    scripts = {f"{prefix}-{i:03d}": s for i, s in enumerate(scripts_for(senders, messages, seed))}
+    result = Result(senders, messages)
+    timeout = aiohttp.ClientTimeout(total=max_seconds)
+    connector = aiohttp.TCPConnector(limit=senders)
+    started = time.perf_counter()
+    async with aiohttp.ClientSession(timeout=timeout, connector=connector) as session:
+        tasks = [
+            run_sender(session, urls[i % len(urls)].rstrip("/") + "/webhooks/rest/webhook", sender, script, result)
+            for i, (sender, script) in enumerate(scripts.items())
+        ]
+        try:
+            await asyncio.wait_for(asyncio.gather(*tasks), timeout=max_seconds)
+        except asyncio.TimeoutError:
+            result.errors["run stopped at --max-seconds"] += 1
+    result.elapsed = time.perf_counter() - started
+    return result, scripts
+
+
+def check_tracker(tracker_url: str, scripts: dict[str, list[Turn]], result: Result) -> None:
+    """Every sent message stored, in order, each followed by at least one bot event; counts the rest as lost."""
+    engine = sa.create_engine(tracker_url)
+    prefix = next(iter(scripts)).rsplit("-", 1)[0]
+    query = sa.text(
+        "SELECT sender_id, type_name, data FROM events WHERE sender_id LIKE :prefix "
+        "AND type_name IN ('user', 'bot') ORDER BY id"
+    )
+    stored: dict[str, list[tuple[str, str]]] = {sender: [] for sender in scripts}
+    with engine.connect() as conn:
+        for sender, kind, data in conn.execute(query, {"prefix": f"{prefix}-%"}):
+            if sender in stored:
+                stored[sender].append((kind, json.loads(data).get("text") or ""))
+    engine.dispose()
+    for sender, script in scripts.items():
+        events = stored[sender]
+        users = [i for i, (kind, _) in enumerate(events) if kind == "user"]
+        texts = [events[i][1] for i in users]
+        sent = [t.text for t in script]
+        unanswered = sum(1 for i in users if i + 1 >= len(events) or events[i + 1][0] != "bot")
+        in_order = 0
+        while in_order < min(len(texts), len(sent)) and texts[in_order] == sent[in_order]:
+            in_order += 1
+        # Missing, reordered or duplicated messages all count, and so does a message stored without its reply.
+        lost = (len(sent) - in_order) + max(0, len(texts) - len(sent)) + unanswered
+        if lost:
+            result.lost += lost
+            if len(result.loss_examples) < 5:
+                result.loss_examples.append(f"{sender}: sent {len(sent)}, stored {len(texts)}, unanswered {unanswered}")
+
+
+def tracker_url_from(endpoints: Path) -> str:
+    """The SQLAlchemy URL of an endpoints file's SQL tracker store, its `${VAR}`s filled from the environment."""
+    config = yaml.safe_load(os.path.expandvars(endpoints.read_text(encoding="utf-8"))).get("tracker_store") or {}
+    if config.get("type") != "SQL":
+        raise SystemExit(f"{endpoints} has no SQL tracker store; pass --tracker")
+    dialect = config.get("dialect", "sqlite")
+    if dialect == "sqlite":
+        db = Path(config.get("db", "rasa.db"))
+        return f"sqlite:///{db if db.is_absolute() else ROOT / db}"
+    url = sa.engine.URL.create(
+        drivername=dialect, username=config.get("username"), password=config.get("password"),
+        host=config.get("url"), port=int(config["port"]) if config.get("port") else None, database=config.get("db"),
+    )
+    return url.render_as_string(hide_password=False)
+
+
+def print_summary(summary: dict[str, Any], examples: list[str]) -> None:
+    rows = [
+        ("senders x messages", f"{summary['senders']} x {summary['messages_per_sender']} = {summary['sent']}"),
+        ("answered", summary["answered"]),
+        ("errors", f"{summary['errors']} {summary['error_kinds'] or ''}".strip()),
+        ("lost in the tracker store", summary["lost"]),
+        ("latency p50 / p95 / p99", f"{summary['p50_ms']} / {summary['p95_ms']} / {summary['p99_ms']} ms"),
+        ("throughput", f"{summary['throughput_msg_s']} msg/s over {summary['elapsed_s']} s"),
+        ("replies with the eval's expected answer", summary["expected_answer_share"]),
+    ]
+    width = max(len(k) for k, _ in rows)
+    for key, value in rows:
+        print(f"{key:<{width}}  {value}")
+    for example in examples:
+        print(f"  lost: {example}")
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--senders", type=int, default=50)
+    parser.add_argument("--messages", type=int, default=20, help="messages per sender")
+    parser.add_argument("--url", action="append", help="Rasa server base URL (repeat for several); default: start one")
+    parser.add_argument("--tracker", help="SQLAlchemy URL of the tracker store; default: from --endpoints")
+    parser.add_argument("--endpoints", default="bot/endpoints.yml")
+    parser.add_argument("--rasa-port", type=int, default=5405)
+    parser.add_argument("--actions-port", type=int, default=5455)
+    parser.add_argument("--max-seconds", type=float, default=900)
+    parser.add_argument("--seed", type=int, default=7)
+    parser.add_argument("--json", type=Path, help="also write the figures to this file")
+    args = parser.parse_args()
+    for url in args.url or []:
+        if not url.startswith(("http://127.0.0.1", "http://localhost", "http://[::1]")):
+            parser.error("load tests target loopback only")
+    tracker = args.tracker or tracker_url_from(ROOT / args.endpoints)
+
+    servers = None
+    if not args.url:
+        servers = Servers(args.rasa_port, args.actions_port, log_dir=ROOT / "var" / "load-logs",
+                          endpoints=args.endpoints)
+        print("Starting the action server and the Rasa server ...", flush=True)
+        servers.start_actions()
+        servers.start_rasa()
+    try:
+        urls = args.url or [servers.rasa_url]  # type: ignore[union-attr]
+        print(f"{args.senders} senders x {args.messages} messages against {', '.join(urls)} ...", flush=True)
+        result, scripts = asyncio.run(run_load(urls, args.senders, args.messages, args.seed, args.max_seconds))
+    finally:
+        if servers is not None:
+            servers.stop()
+    check_tracker(tracker, scripts, result)
+    summary = result.summary()
+    print_summary(summary, result.loss_examples)
+    if args.json:
+        args.json.write_text(json.dumps(summary, indent=1) + "\n")
+    return 0 if summary["errors"] == 0 and summary["lost"] == 0 else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
