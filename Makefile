@@ -186,3 +186,20 @@ $(AUDIT_VENV)/.installed: security/requirements-audit.lock
 audit: $(AUDIT_VENV)/.installed  ## Known vulnerabilities of the pinned packages; fails on any not reviewed in security/advisories.toml
 	$(AUDIT_VENV)/bin/python security/audit.py $(addprefix --lock ,$(AUDIT_LOCKS)) --allowlist security/advisories.toml \
 		--service $(AUDIT_SERVICE) $(if $(AUDIT_OSV_URL),--osv-url $(AUDIT_OSV_URL)) $(if $(AUDIT_OSV_DB),--osv-db $(AUDIT_OSV_DB))
+
+# --- articles ------------------------------------------------------------------------------------
+# Adding, replacing or removing an article embeds only that article (the index caches each article's vectors
+# under var/index/cache/) and needs no `rasa train`: the Rasa model knows intents, not articles.
+
+.PHONY: add-article remove-article articles
+
+add-article: embedder  ## Add an article file (FILE=...) and update the index; no retraining
+	@test -n "$(FILE)" || { echo "usage: make add-article FILE=path/to/article.txt [REPLACE=1]"; exit 2; }
+	$(PY) -m knowledge add $(if $(REPLACE),--replace) $(FILE)
+
+remove-article: embedder  ## Remove an article (ID=...) and update the index; no retraining
+	@test -n "$(ID)" || { echo "usage: make remove-article ID=article-id (see make articles)"; exit 2; }
+	$(PY) -m knowledge remove $(ID)
+
+articles: | $(STAMP)  ## List the articles: id, date, paragraphs, whether indexed, headline
+	$(PY) -m knowledge list

@@ -4,28 +4,45 @@ The manifest records the passages with their spans, the model and a hash of
 each article, so a stale index is detected instead of silently answering from
 old text. Each build goes into its own folder and a `current` symlink is
 swapped atomically: a reader never sees a half-written index.
+
+Builds are incremental. The vectors of each article are cached under
+`INDEX_DIR/cache/`, keyed by the article's sha256 and what the vectors depend
+on (model, weights, passage prefix, index format), so adding, changing or
+removing one article embeds only that article; the FAISS index itself is
+reassembled from all vectors, which takes milliseconds.
 """
 
 from __future__ import annotations
 
+import fcntl
 import hashlib
+import io
 import json
+import logging
 import os
 import shutil
 import time
-from dataclasses import dataclass
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import faiss
+import numpy as np
 
-from .chunk import Passage, chunk_articles
+from . import ann
+from .chunk import Passage, chunk_article
 from .embed import Embedder
-from .parse import Article, article_paths, load_articles
+from .parse import Article, ArticleParseError, article_paths, load_articles
 from .settings import Settings
+
+logger = logging.getLogger(__name__)
 
 INDEX_FORMAT = 2
 MANIFEST = "manifest.json"
 VECTORS = "index.faiss"
+CACHE = "cache"
+LOCK = ".build.lock"
 BUILD_HINT = "make index"
 
 
@@ -66,35 +83,219 @@ class LoadedIndex:
     vectors: faiss.Index
 
 
-def build_index(settings: Settings, embedder: Embedder, show_progress: bool = True) -> Path:
-    """Parse, chunk and embed every article, then swap the new index in atomically."""
-    articles = load_articles(settings.articles_dir)
-    passages = chunk_articles(articles)
-    embedder.warm_up()
-    vectors = embedder.embed_passages([p.text for p in passages], show_progress=show_progress)
-    index = faiss.IndexFlatIP(vectors.shape[1])
-    index.add(vectors)
+@dataclass(frozen=True)
+class BuildReport:
+    """What a build did: which articles cost embedding time and which came from the cache."""
 
-    manifest = {
-        "format": INDEX_FORMAT,
-        "built_at": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
-        "model": settings.embedding_model,
-        "model_fingerprint": model_fingerprint(settings.embedding_model),
-        "query_prefix": settings.query_prefix,
-        "passage_prefix": settings.passage_prefix,
-        "dimension": int(vectors.shape[1]),
-        "index_type": "flat-ip",
-        "articles": {a.id: _article_meta(a) for a in articles},
+    path: Path
+    embedded: dict[str, int]  # article id -> passages embedded now
+    reused: dict[str, int]  # article id -> passages whose vectors came from the cache
+    removed: tuple[str, ...]  # articles of the previous index that this one no longer holds
+
+    @property
+    def passages(self) -> int:
+        """Rows of the new index."""
+        return sum(self.embedded.values()) + sum(self.reused.values())
+
+    def summary(self) -> str:
+        """One line for the CLI, e.g. "embedded 1 article (45 passages): x; reused 1 (53 passages)"."""
+        ids = f": {', '.join(self.embedded)}" if self.embedded else ""
+        parts = [
+            f"embedded {_count(len(self.embedded), 'article')} ({sum(self.embedded.values())} passages){ids}",
+            f"reused {len(self.reused)} ({sum(self.reused.values())} passages)",
+        ]
+        if self.removed:
+            parts.append(f"removed {', '.join(self.removed)}")
+        return "; ".join(parts)
+
+
+def _count(n: int, noun: str) -> str:
+    return f"{n} {noun}" + ("" if n == 1 else "s")
+
+
+def build_index(settings: Settings, embedder: Embedder, show_progress: bool = True) -> Path:
+    """Build or update the index and return the new build's folder; `update_index` also says what it re-embedded."""
+    report = update_index(settings, embedder, show_progress=show_progress)
+    logger.info("index %s: %s", report.path.name, report.summary())
+    return report.path
+
+
+def update_index(settings: Settings, embedder: Embedder, show_progress: bool = True) -> BuildReport:
+    """Parse and chunk every article, embed only those the cache lacks, then swap the new index in atomically.
+
+    Every article is parsed before anything is written, so one broken file
+    aborts the build with its file:line and `current` keeps serving.
+    """
+    root = settings.index_dir
+    with _build_lock(root):
+        articles = load_articles(settings.articles_dir)
+        _refuse_clashing_ids(articles)
+        if not articles:
+            raise IndexNotReady(
+                f"no article files (.txt, .md) in {settings.articles_dir}; add one with `make add-article FILE=...`"
+            )
+        previous = indexed_articles(root)
+        key = embedding_key(settings)
+        cache = root / CACHE
+        chunks = {a.id: chunk_article(a) for a in articles}
+        vectors: dict[str, np.ndarray] = {}
+        for article in articles:
+            cached = _read_cached(cache / _entry_name(article, key), [p.text for p in chunks[article.id]])
+            if cached is not None:
+                vectors[article.id] = cached
+        missing = [a for a in articles if a.id not in vectors]
+        if missing:
+            vectors.update(_embed(embedder, missing, chunks, show_progress))
+        if len({v.shape[1] for v in vectors.values()}) > 1:
+            # Cached by another embedder under the same model name: its vectors cannot share an index with these.
+            logger.warning("cached vectors have another dimension than the model's; re-embedding every article")
+            missing = list(articles)
+            vectors = _embed(embedder, missing, chunks, show_progress)
+        for article in missing:
+            _write_cached(cache / _entry_name(article, key), article, chunks[article.id], vectors[article.id], settings)
+
+        # Ids run across articles in article order, exactly as a build from scratch numbers them.
+        passages = [replace(p, id=n) for n, p in enumerate(p for a in articles for p in chunks[a.id])]
+        matrix = np.ascontiguousarray(np.vstack([vectors[a.id] for a in articles]), dtype=np.float32)
+        index, index_type = ann.build(matrix)  # exact for an article or a few; HNSW for a large corpus
+        manifest = {
+            "format": INDEX_FORMAT,
+            "built_at": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
+            "model": settings.embedding_model,
+            "model_fingerprint": model_fingerprint(settings.embedding_model),
+            "query_prefix": settings.query_prefix,
+            "passage_prefix": settings.passage_prefix,
+            "dimension": int(matrix.shape[1]),
+            "index_type": index_type,
+            "articles": {a.id: _article_meta(a) for a in articles},
+            "passages": [p.to_dict() for p in passages],
+        }
+        build = root / f"build-{time.strftime('%Y%m%d-%H%M%S')}-{time.time_ns() % 10**9:09d}-{os.getpid()}"
+        build.mkdir()
+        faiss.write_index(index, str(build / VECTORS))
+        (build / MANIFEST).write_text(json.dumps(manifest, ensure_ascii=False, indent=1), encoding="utf-8")
+        _swap_current(root, build)
+        _collect_garbage(cache, {_entry_name(a, key) for a in articles})
+
+    fresh = {a.id for a in missing}
+    return BuildReport(
+        path=build,
+        embedded={a.id: len(chunks[a.id]) for a in articles if a.id in fresh},
+        reused={a.id: len(chunks[a.id]) for a in articles if a.id not in fresh},
+        removed=tuple(sorted(set(previous) - {a.id for a in articles})),
+    )
+
+
+@contextmanager
+def _build_lock(root: Path) -> Iterator[None]:
+    """One build at a time per index folder: a second one would delete the first one's folder when it swaps."""
+    root.mkdir(parents=True, exist_ok=True)
+    with open(root / LOCK, "a") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
+
+
+def _refuse_clashing_ids(articles: list[Article]) -> None:
+    """`x.txt` and `x.md` would both be article `x`: their passages would be indistinguishable."""
+    seen: dict[str, Article] = {}
+    for article in articles:
+        if article.id in seen:
+            raise ArticleParseError(
+                article.path, 1, f"same article id {article.id!r} as {seen[article.id].path.name}; keep one of them"
+            )
+        seen[article.id] = article
+
+
+def indexed_articles(index_dir: Path) -> dict[str, str]:
+    """Article id -> sha256 of what the current index holds; empty when there is no readable index."""
+    try:
+        manifest = json.loads((index_dir / "current" / MANIFEST).read_text(encoding="utf-8"))
+        return {aid: str(meta["sha256"]) for aid, meta in manifest["articles"].items()}
+    except (OSError, ValueError, KeyError, TypeError, AttributeError):
+        return {}
+
+
+def embedding_key(settings: Settings) -> str:
+    """What a passage's vector depends on besides its text: model name, weights and passage prefix."""
+    raw = "\0".join((settings.embedding_model, model_fingerprint(settings.embedding_model), settings.passage_prefix))
+    return hashlib.sha256(raw.encode()).hexdigest()[:16]
+
+
+def _entry_name(article: Article, key: str) -> str:
+    return f"{article.sha256}-{key}-{INDEX_FORMAT}"
+
+
+def _embed(
+    embedder: Embedder, articles: list[Article], chunks: dict[str, list[Passage]], show_progress: bool
+) -> dict[str, np.ndarray]:
+    """Embed the passages of several articles in one call (the model batches them), then split per article."""
+    embedder.warm_up()
+    texts = [p.text for a in articles for p in chunks[a.id]]
+    matrix = np.asarray(embedder.embed_passages(texts, show_progress=show_progress), dtype=np.float32)
+    if matrix.ndim != 2 or len(matrix) != len(texts):
+        raise RuntimeError(f"the embedder returned {matrix.shape} vectors for {len(texts)} passages")
+    out: dict[str, np.ndarray] = {}
+    start = 0
+    for article in articles:
+        out[article.id] = matrix[start:start + len(chunks[article.id])]
+        start += len(chunks[article.id])
+    return out
+
+
+def _read_cached(entry: Path, texts: list[str]) -> np.ndarray | None:
+    """An article's cached vectors, or None when absent or not for exactly these passages (then it is re-embedded).
+
+    Comparing the passage texts catches a changed chunker, which the article's hash alone would not.
+    """
+    vectors_path, passages_path = entry.with_suffix(".npy"), entry.with_suffix(".json")
+    if not (vectors_path.is_file() and passages_path.is_file()):
+        return None
+    try:
+        stored = json.loads(passages_path.read_text(encoding="utf-8"))
+        vectors = np.load(vectors_path, allow_pickle=False)
+        cached_texts = [p["text"] for p in stored["passages"]]
+    except (OSError, ValueError, EOFError, KeyError, TypeError) as exc:
+        logger.warning("ignoring unreadable cache entry %s (%s)", entry.name, exc)
+        return None
+    if cached_texts != texts or vectors.dtype != np.float32 or vectors.ndim != 2 or len(vectors) != len(texts):
+        logger.warning("ignoring cache entry %s: it does not match the article's passages", entry.name)
+        return None
+    return vectors
+
+
+def _write_cached(
+    entry: Path, article: Article, passages: list[Passage], vectors: np.ndarray, settings: Settings
+) -> None:
+    """Store an article's vectors and passages; each file is renamed into place, so a reader sees all or nothing."""
+    entry.parent.mkdir(parents=True, exist_ok=True)
+    buffer = io.BytesIO()
+    np.save(buffer, np.ascontiguousarray(vectors, dtype=np.float32), allow_pickle=False)
+    _write_atomic(entry.with_suffix(".npy"), buffer.getvalue())
+    described = {
+        "article": article.id, "path": article.path.name, "sha256": article.sha256,
+        "model": settings.embedding_model, "model_fingerprint": model_fingerprint(settings.embedding_model),
+        "passage_prefix": settings.passage_prefix, "format": INDEX_FORMAT, "dimension": int(vectors.shape[1]),
         "passages": [p.to_dict() for p in passages],
     }
-    root = settings.index_dir
-    root.mkdir(parents=True, exist_ok=True)
-    build = root / f"build-{time.strftime('%Y%m%d-%H%M%S')}-{time.time_ns() % 10**9:09d}-{os.getpid()}"
-    build.mkdir()
-    faiss.write_index(index, str(build / VECTORS))
-    (build / MANIFEST).write_text(json.dumps(manifest, ensure_ascii=False, indent=1), encoding="utf-8")
-    _swap_current(root, build)
-    return build
+    _write_atomic(entry.with_suffix(".json"), json.dumps(described, ensure_ascii=False, indent=1).encode("utf-8"))
+
+
+def _write_atomic(path: Path, data: bytes) -> None:
+    tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
+    tmp.write_bytes(data)
+    os.replace(tmp, path)
+
+
+def _collect_garbage(cache: Path, keep: set[str]) -> None:
+    """Drop cache entries this build did not use: removed or changed articles, another model, crashed writes."""
+    if not cache.is_dir():
+        return
+    for path in cache.iterdir():
+        if path.is_file() and not (path.suffix in (".npy", ".json") and path.stem in keep):
+            path.unlink(missing_ok=True)
 
 
 def _swap_current(root: Path, build: Path) -> None:
@@ -145,6 +346,9 @@ def load_index(settings: Settings) -> LoadedIndex:
     except RuntimeError as exc:
         raise IndexNotReady(f"the FAISS index in {current} is corrupt ({exc}). Build it with `{BUILD_HINT}`.") from exc
     passages = [Passage(**p) for p in manifest["passages"]]
+    mismatch = ann.check_loaded(vectors, manifest.get("index_type"))
+    if mismatch:
+        raise IndexNotReady(f"{mismatch} in {current}. Build it with `{BUILD_HINT}`.")
     if vectors.ntotal != len(passages) or vectors.d != manifest["dimension"]:
         raise IndexNotReady(
             f"the FAISS index in {current} does not match its manifest. Build it with `{BUILD_HINT}`."
