@@ -18,10 +18,12 @@ from rasa_sdk import Action, Tracker
 from rasa_sdk.events import SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
+from knowledge.answer import Answer
 from knowledge.embed import ModelNotFoundError
 from knowledge.followup import Context
 from knowledge.index import IndexNotReady
 from knowledge.search import Retriever, get_retriever
+from knowledge.timing import stage
 
 logger = logging.getLogger(__name__)
 
@@ -49,7 +51,17 @@ def context_from(tracker: Tracker) -> Context:
         speaker=tracker.get_slot("last_speaker") or "",
         focus=tracker.get_slot("last_focus") or "",
         paragraphs=tuple(int(p) for p in paragraphs),
+        article=tracker.get_slot("article_scope") or "",
+        source=tracker.get_slot("last_article") or "",
     )
+
+
+def chosen_article(tracker: Tracker) -> str:
+    """The article an article button carries ("*" for all), or "" when this turn is not such a choice."""
+    if (tracker.latest_message.get("intent") or {}).get("name") != "choose_article":
+        return ""
+    values = {e.get("entity"): e.get("value") for e in tracker.latest_message.get("entities", [])}
+    return str(values.get("article") or "")
 
 
 def chosen_passage(tracker: Tracker) -> tuple[str, int] | None:
@@ -73,14 +85,37 @@ def slots_for(context: Context) -> list[dict[str, Any]]:
         SlotSet("last_speaker", context.speaker or None),
         SlotSet("last_focus", context.focus or None),
         SlotSet("last_paragraphs", list(context.paragraphs) or None),
+        SlotSet("article_scope", context.article or None),
+        SlotSet("last_article", context.source or None),
     ]
 
 
-class ActionAnswerQuestion(Action):
-    """Answers the latest user message from the article, with a citation and follow-up buttons."""
+class RetrieverAction(Action, ABC):
+    """An action that answers from the knowledge base.
+
+    Given a retriever (tests), it keeps it. Otherwise it checks at start-up that the
+    shared one loads (the server refuses to start if not), then asks the factory
+    on every use, so an index rebuilt by `make index` or `make add-article` is
+    picked up at the next question without a restart.
+    """
 
     def __init__(self, retriever: Retriever | None = None) -> None:
-        self.retriever = retriever or default_retriever()
+        self._retriever = retriever
+        if retriever is None:
+            default_retriever()
+
+    @property
+    def retriever(self) -> Retriever:
+        """The fixed retriever, or the factory's current one."""
+        return self._retriever or get_retriever()
+
+    @abstractmethod
+    def name(self) -> str:
+        """The name used in the domain and rules."""
+
+
+class ActionAnswerQuestion(RetrieverAction):
+    """Answers the latest user message from the article, with a citation and follow-up buttons."""
 
     def name(self) -> str:
         """The name used in the domain and rules."""
@@ -97,18 +132,33 @@ class ActionAnswerQuestion(Action):
         context = context_from(tracker)
         chosen = chosen_passage(tracker)
         if chosen is not None:  # the reader picked one passage of a did-you-mean
-            question, context = context.question or question, Context()
-        answer = await asyncio.get_running_loop().run_in_executor(
-            None, self.retriever.answer, question, context, chosen
-        )
-        # `answer` travels as message metadata: REST and stock channels ignore it, our web and
-        # Telegram channels render the lead, quote and citation from it.
+            question, context = context.question or question, Context(article=context.article)
+        article = chosen_article(tracker)  # typed "semua artikel" has no entity: retrieval reads the words
+        answer = await self.ask(question, context, chosen, article)
+        return send(dispatcher, answer)
+
+    async def ask(self, question: str, context: Context, chosen: tuple[str, int] | None = None,
+                  article: str = "") -> Answer:
+        """Off the event loop: embedding is CPU work, and a swapped index is loaded on this call."""
+        with stage("answer"):
+            return await asyncio.get_running_loop().run_in_executor(
+                None, lambda: self.retriever.answer(question, context, chosen, article)
+            )
+
+
+def send(dispatcher: CollectingDispatcher, answer: Answer) -> list[dict[str, Any]]:
+    """The reply with its buttons, and the slots that remember it.
+
+    `answer` travels as message metadata: REST and stock channels ignore it, our web and
+    Telegram channels render the lead, quote and citation from it.
+    """
+    with stage("response"):
         options = [{"title": t, "payload": p} for t, p in answer.choices] or buttons(answer.suggestions)
         dispatcher.utter_message(text=answer.text, buttons=options, answer=answer.to_dict())
         return slots_for(answer.context)
 
 
-class ActionWithSuggestions(Action, ABC):
+class ActionWithSuggestions(RetrieverAction, ABC):
     """Sends a domain response followed by questions the article can answer, as buttons.
 
     Abstract, so the action server registers only the concrete subclasses.
@@ -119,9 +169,6 @@ class ActionWithSuggestions(Action, ABC):
     def response(self) -> str:
         """The domain response to send."""
 
-    def __init__(self, retriever: Retriever | None = None) -> None:
-        self.retriever = retriever or default_retriever()
-
     def name(self) -> str:
         """Named after its response: utter_greet -> action_greet."""
         return self.response.replace("utter_", "action_", 1)
@@ -130,7 +177,8 @@ class ActionWithSuggestions(Action, ABC):
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> list[dict[str, Any]]:
         """The response text comes from the domain; the buttons from the article."""
-        dispatcher.utter_message(response=self.response, buttons=buttons(self.retriever.suggest()))
+        article = context_from(tracker).article
+        dispatcher.utter_message(response=self.response, buttons=buttons(self.retriever.suggest(article=article)))
         return []
 
 
@@ -147,6 +195,39 @@ class ActionHelp(ActionWithSuggestions):
 
 
 class ActionOutOfScope(ActionWithSuggestions):
-    """Declines politely and steers back to the article."""
+    """Declines politely and steers back to the article, unless the articles do answer it.
+
+    NLU learnt "out of scope" from requests and small talk, not from the articles,
+    so a question about an article added later ("Siapa wali kota Sukamaju?") can
+    land here. Retrieval has the last word: a passage it answers from is sent.
+    """
 
     response = "utter_out_of_scope"
+
+    async def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> list[dict[str, Any]]:
+        """The answer when retrieval quotes a passage, otherwise the polite refusal."""
+        question = (tracker.latest_message.get("text") or "").strip()
+        if question:
+            answer = await ActionAnswerQuestion(self.retriever).ask(question, context_from(tracker))
+            if answer.found and answer.paragraph is not None:
+                return send(dispatcher, answer)
+        return await super().run(dispatcher, tracker, domain)
+
+
+class ActionListArticles(RetrieverAction):
+    """"Artikel apa saja?": the known articles as buttons that narrow the conversation to one."""
+
+    def name(self) -> str:
+        """The name used in the domain and rules."""
+        return "action_list_articles"
+
+    async def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> list[dict[str, Any]]:
+        """Lists every article with its date; the scope slot is left as it is."""
+        answer = self.retriever.overview(context_from(tracker))
+        options = [{"title": t, "payload": p} for t, p in answer.choices] or buttons(answer.suggestions)
+        dispatcher.utter_message(text=answer.text, buttons=options)
+        return []

@@ -21,7 +21,8 @@ One module, so the three channels cannot drift apart.
   intent with entities, skipping NLU. Users may trigger only what our own
   buttons and channels send: `/greet` (the web chat's first message, Telegram's
   /start), `/help` (Telegram's /help) and `/choose_passage{"article": ...,
-  "paragraph": ...}` (did-you-mean buttons), with entities checked. Anything
+  "paragraph": ...}` (did-you-mean buttons) and `/choose_article{"article":
+  ...}` (article buttons), with entities checked. Anything
   else that starts with "/" (`/restart`, `/session_start`, `/ask_article{...}`)
   is read as plain text, without the slash. Entities cannot set slots anyway:
   every slot in bot/domain.yml has only a `custom` mapping, so only our actions
@@ -52,6 +53,7 @@ USER_INTENTS: dict[str, frozenset[str]] = {
     "greet": frozenset(),
     "help": frozenset(),
     "choose_passage": frozenset({"article", "paragraph"}),
+    "choose_article": frozenset({"article"}),
 }
 _SLASH = re.compile(r"/(?P<intent>[A-Za-z_][A-Za-z0-9_]*)(?P<entities>\{.*\})?", re.DOTALL)
 _ARTICLE_ID = re.compile(r"[\w.-]{1,100}")
@@ -105,6 +107,22 @@ def _choose_passage_entities(raw: str | None) -> str | None:
     return json.dumps({"article": article, "paragraph": paragraph} if article else {"paragraph": paragraph})
 
 
+def _choose_article_entities(raw: str | None) -> str | None:
+    """`{"article": id}` (or "*" for all articles) re-serialised, or None when it is not what our buttons send."""
+    if not raw:
+        return None
+    try:
+        entities = json.loads(raw)
+    except ValueError:
+        return None
+    if not isinstance(entities, dict) or set(entities) != {"article"}:
+        return None
+    article = entities["article"]
+    if not isinstance(article, str) or not (article == "*" or _ARTICLE_ID.fullmatch(article)):
+        return None
+    return json.dumps({"article": article})
+
+
 def slash_command(text: str) -> str:
     """An allowed `/intent` in the exact form our buttons send, or the text as plain words.
 
@@ -118,6 +136,10 @@ def slash_command(text: str) -> str:
     if match and intent in USER_INTENTS:
         if intent == "choose_passage":
             entities = _choose_passage_entities(match.group("entities"))
+            if entities is not None:
+                return f"/{intent}{entities}"
+        elif intent == "choose_article":
+            entities = _choose_article_entities(match.group("entities"))
             if entities is not None:
                 return f"/{intent}{entities}"
         else:

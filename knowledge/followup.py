@@ -34,6 +34,8 @@ class Context:
     speaker: str = ""
     focus: str = ""
     paragraphs: tuple[int, ...] = ()
+    article: str = ""  # the article the reader narrowed to; "" means every article
+    source: str = ""  # the article the last answer came from: a follow-up is about it too
 
 
 @dataclass(frozen=True)

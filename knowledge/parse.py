@@ -73,6 +73,15 @@ class Article:
         return " ".join(words[:16]) + ("…" if len(words) > 16 else "")
 
     @property
+    def cite(self) -> str:
+        """How an answer names its article: a short headline, then source and date (or year)."""
+        words = self.headline.rstrip("…").split()
+        short = " ".join(words[:8]) + ("…" if len(words) > 8 else "")
+        when = self.date or (str(self.year) if self.year else None)
+        origin = ", ".join(p for p in (self.source, when) if p)
+        return f"“{short}”" + (f" ({origin})" if origin else "")
+
+    @property
     def label(self) -> str:
         """A short human name: the title, or the source and year."""
         if self.title:

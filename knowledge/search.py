@@ -11,26 +11,38 @@ paragraph that defines it. Thresholds live in settings.
 
 from __future__ import annotations
 
+import logging
 import re
 import threading
-from dataclasses import dataclass
-from functools import lru_cache
+from dataclasses import dataclass, replace
 
+from .ann import search as ann_search
+from .ann import search_depth
 from .answer import Answer, compose, not_covered, whole_quotes
 from .chunk import Passage
 from .embed import Embedder
 from .extract import Speaker, best_count, count_spans, has_number, paragraph_speakers
 from .followup import Context, focus_of, resolve
-from .index import LoadedIndex, load_index
+from .index import IndexNotReady, LoadedIndex, load_index
 from .lexical import LexicalIndex
 from .meta import meta_answer
-from .parse import Article, Paragraph, parse_article
+from .parse import Article, ArticleParseError, Paragraph, parse_article
 from .question import Question, analyse
+from .scope import ALL_ARTICLES, read_scope
 from .settings import Settings, get_settings
 from .suggest import Suggestion, suggestions
 from .text import content_terms, stem
+from .timing import stage
+
+logger = logging.getLogger(__name__)
 
 LEXICAL_WEIGHT = 0.2
+ABSENT_WEIGHT = 0.2
+# Two articles whose best passages are this close in meaning, for a question none of whose words belongs
+# to only one of them, both answer it: the bot asks which article is meant.
+ARTICLE_MARGIN = 0.05
+MAX_LISTED = 10  # articles shown as buttons in the overview
+MAX_META_ALL = 3  # "siapa penulisnya?" is answered for each article up to this many, else the bot asks which
 SENTENCE_MARGIN = 0.015
 SPEAKER_BONUS = 0.05
 KIND_BONUS = 0.03
@@ -80,8 +92,9 @@ class Retriever:
         self._index: LoadedIndex | None = None
         self._articles: dict[str, Article] = {}
         self._lexical: LexicalIndex | None = None
+        self._lexicons: dict[str, LexicalIndex] = {}
         self._speakers: dict[Key, Speaker] = {}
-        self._suggestions: list[Suggestion] = []
+        self._suggestions: list[tuple[str, Suggestion]] = []
 
     # --- loading -------------------------------------------------------------------------------
 
@@ -101,7 +114,13 @@ class Retriever:
             for number, speaker in paragraph_speakers(article).items()
         }
         # "menurut dia" in a paragraph means the speaker: let the speaker's name match there too.
-        self._lexical = LexicalIndex(self._articles.values(), {k: s.terms for k, s in self._speakers.items()})
+        speaker_terms = {k: s.terms for k, s in self._speakers.items()}
+        self._lexical = LexicalIndex(self._articles.values(), speaker_terms)
+        # Per article, for "does this article use the question's words"; one article needs only the one.
+        self._lexicons = {
+            aid: LexicalIndex([a], {k: t for k, t in speaker_terms.items() if k[0] == aid})
+            for aid, a in self._articles.items()
+        } if len(self._articles) > 1 else {}
         self._index = index
         self._suggestions = self._verified_suggestions()
 
@@ -110,8 +129,12 @@ class Retriever:
 
         A button that leads to "not in the article" would be worse than none.
         """
-        candidates = [s for a in self._articles.values() for s in suggestions(a)]
-        return [s for s in candidates if (a := self.answer(s.question)).found and a.paragraph in s.paragraphs]
+        candidates = [(aid, s) for aid, a in self._articles.items() for s in suggestions(a)]
+        return [
+            (aid, s) for aid, s in candidates
+            if (a := self.answer(s.question, Context(article=aid))).found and a.article_id == aid
+            and a.paragraph in s.paragraphs
+        ]
 
     @property
     def index(self) -> LoadedIndex:
@@ -138,10 +161,31 @@ class Retriever:
         return self.articles[article_id].paragraphs[number - 1]
 
     def citation(self, article_id: str, paragraph: int) -> str:
-        """A short source line: paragraph number, source and year."""
-        return f"paragraf {paragraph}, {self.articles[article_id].label}"
+        """A short source line: paragraph number, then the article's headline, source and date or year."""
+        return f"paragraf {paragraph}, {self.articles[article_id].cite}"
+
+    def changed_on_disk(self) -> bool:
+        """True when `make index` swapped in another build since this retriever loaded its index."""
+        return (self.settings.index_dir / "current").resolve() != self.index.path
 
     # --- ranking -------------------------------------------------------------------------------
+
+    def _lexicon_for(self, article_id: str) -> LexicalIndex:
+        """The lexical index of one article (or of all, when there is one, or none is given)."""
+        return self._lexicons.get(article_id) or self.lexical
+
+    def _absent_share(self, q: Question, article_id: str) -> float:
+        """IDF-weighted share of the question's words that other articles use but this one never does.
+
+        "Berapa kementerian ...?" cannot be answered by an article without ministries,
+        however close its counting paragraph is in meaning. Always 0 with one article.
+        """
+        if not self._lexicons or not q.terms:
+            return 0.0
+        own = self._lexicons[article_id].idf
+        weights = {t: self.lexical.weight(t) for t in set(q.terms)}
+        absent = sum(w for t, w in weights.items() if t in self.lexical.idf and t not in own)
+        return absent / sum(weights.values())
 
     def named_speaker(self, q: Question) -> Speaker | None:
         """The quoted person the question names, by name or by at least two words of their title."""
@@ -173,13 +217,19 @@ class Retriever:
         return bonus
 
     def search(
-        self, question: str | Question, k: int = 5, speaker: Speaker | None = None, exclude: tuple[Key, ...] = ()
+        self, question: str | Question, k: int = 5, speaker: Speaker | None = None, exclude: tuple[Key, ...] = (),
+        only: str = "",
     ) -> list[Hit]:
-        """Paragraphs ranked by dense similarity, lexical coverage and the question's kind, best first."""
+        """Paragraphs ranked by dense similarity, lexical coverage and the question's kind, best first.
+
+        `only` keeps one article's paragraphs (the reader narrowed the scope).
+        """
         q = question if isinstance(question, Question) else analyse(question)
         index = self.index
-        query = self.embedder.embed_queries([q.text])
-        scores, ids = index.vectors.search(query, index.vectors.ntotal)
+        with stage("embed"):
+            query = self.embedder.embed_queries([q.text])
+        with stage("faiss"):
+            scores, ids = ann_search(index.vectors, query, search_depth(index.vectors))
         best_dense: dict[Key, float] = {}
         sentence_scores: dict[Key, list[tuple[float, Passage]]] = {}
         for score, pid in zip(scores[0], ids[0], strict=True):
@@ -192,10 +242,10 @@ class Retriever:
                 sentence_scores.setdefault(key, []).append((float(score), passage))
         hits = []
         for key, dense in best_dense.items():
-            if key in exclude:
+            if key in exclude or (only and key[0] != only):
                 continue
             lexical = self.lexical.coverage(q.terms, key)
-            bonus = self._bonus(q, key, speaker)
+            bonus = self._bonus(q, key, speaker) - ABSENT_WEIGHT * self._absent_share(q, key[0])
             ranked = sorted(sentence_scores.get(key, []), key=lambda sp: -sp[0])
             top = ranked[0][0] if ranked else 0.0
             chosen = sorted((p for s, p in ranked if s >= top - SENTENCE_MARGIN), key=lambda p: p.sentence)
@@ -205,27 +255,33 @@ class Retriever:
         return hits[:k]
 
     def missing_concept(self, q: Question, hits: list[Hit]) -> str | None:
-        """A name or a key noun of the question that the article never uses; None if all are there."""
-        names = self.lexical.unknown_names(q.text)
+        """A name or a key noun of the question that the article never uses; None if all are there.
+
+        With several articles, "the article" is the one the best passage is in: a word
+        another article uses ("kepala" in a city's story) does not make a question
+        about this one answerable.
+        """
+        lex = self._lexicon_for(hits[0].article_id if hits else "")
+        names = lex.unknown_names(q.text)
         if names:
             return ", ".join(names)
         short = q.size <= SHORT_QUESTION
-        negated = self.lexical.only_negated(q.text)
+        negated = lex.only_negated(q.text)
         if short and negated:
             return " ".join(negated)
-        names = sorted(set(self.lexical.names_in(q.text)))
-        if short and len(names) >= 2 and not self.lexical.paragraphs_with_all(names):
+        names = sorted(set(lex.names_in(q.text)))
+        if short and len(names) >= 2 and not lex.paragraphs_with_all(names):
             return " dan ".join(names) + " bersamaan"
-        if q.focus and short and not self.lexical.knows(q.focus):
+        if q.focus and short and not lex.knows(q.focus):
             return q.focus
         # A two-word question hinges on its verb: "Kapan Kominfo didirikan?" needs "didirikan" in the text.
         if q.size <= VERB_QUESTION:
-            unknown = [v for v in q.verbs if not self.lexical.knows(v)]
+            unknown = [v for v in q.verbs if not lex.knows(v)]
             if unknown:
                 return " ".join(unknown)
         if q.kind == "define":
             for token in re.findall(r"\b[A-Z]{2,}[A-Za-z]*\b", q.text):
-                if token not in self.lexical.abbreviations:
+                if token not in lex.abbreviations:
                     return f"kepanjangan {token}"
         return None
 
@@ -233,26 +289,58 @@ class Retriever:
         """Very close meaning alone, or a fair match on a question whose words the article uses."""
         s = self.settings
         return hit.dense >= s.min_dense_score or (
-            self.lexical.known_share(q.terms) >= s.min_known_share and hit.dense >= s.min_dense_with_words
+            self._lexicon_for(hit.article_id).known_share(q.terms) >= s.min_known_share
+            and hit.dense >= s.min_dense_with_words
         )
 
     # --- answering -----------------------------------------------------------------------------
 
     def suggest(
-        self, exclude_paragraph: int | None = None, exclude: str = "", limit: int | None = None
+        self, exclude_key: Key | None = None, exclude: str = "", limit: int | None = None, article: str = "",
     ) -> list[str]:
-        """Questions the article answers, one per paragraph, skipping the one just answered."""
+        """Questions the articles answer, one per paragraph, skipping the one just answered.
+
+        With several articles and no scope, they take turns, so every article is represented.
+        """
         limit = self.settings.suggestions if limit is None else limit
+        wanted = [aid for aid in self.articles if not article or aid == article]
+        queues = {aid: [s for a, s in self._suggestions if a == aid] for aid in wanted}
         picked: list[str] = []
-        used: set[int] = set()
-        for s in self._suggestions:
-            if exclude_paragraph in s.paragraphs or s.paragraph in used or s.question.lower() == exclude.lower():
-                continue
-            picked.append(s.question)
-            used.add(s.paragraph)
-            if len(picked) == limit:
-                break
+        used: set[Key] = set()
+        while len(picked) < limit and any(queues.values()):
+            for aid, queue in queues.items():
+                while queue:
+                    s = queue.pop(0)
+                    key = (aid, s.paragraph)
+                    if (exclude_key and exclude_key[0] == aid and exclude_key[1] in s.paragraphs) or key in used \
+                            or s.question.lower() == exclude.lower():
+                        continue
+                    picked.append(s.question)
+                    used.add(key)
+                    break
+                if len(picked) == limit:
+                    break
         return picked
+
+    def overview(self, context: Context | None = None) -> Answer:
+        """"Artikel apa saja?": each article's headline and date, as buttons that narrow the scope to it."""
+        context = context or Context()
+        articles = list(self.articles.values())
+        if len(articles) == 1:
+            return Answer(
+                question="", found=True, context=context, suggestions=self.suggest(),
+                text=f"Saya baru membaca satu artikel: {articles[0].cite}. Tanyakan apa saja tentang isinya.",
+            )
+        shown = articles[:MAX_LISTED]
+        lines = [f"Saya tahu {len(articles)} artikel:"] + [f"{n}. {a.cite}" for n, a in enumerate(shown, 1)]
+        if len(articles) > len(shown):
+            lines.append(f"… dan {len(articles) - len(shown)} artikel lain.")
+        lines.append("Pilih satu untuk bertanya khusus tentang artikel itu, atau langsung saja bertanya.")
+        choices = [(a.cite, article_payload(a.id)) for a in shown]
+        if context.article:
+            lines.append(f"Sekarang saya hanya menjawab dari {self.articles[context.article].cite}.")
+            choices.append(("Semua artikel", article_payload(ALL_ARTICLES)))
+        return Answer(question="", found=True, text="\n".join(lines), choices=choices, context=context)
 
     def _role_question(self, q: Question, speaker: Speaker | None) -> bool:
         """'Siapa Ismail?', 'apa jabatan Ismail?': asks who the person is, nothing else."""
@@ -284,13 +372,32 @@ class Retriever:
                     return f"{abbr} adalah singkatan dari {long}."
         return None
 
-    def answer(self, question: str, context: Context | None = None, chosen: Key | None = None) -> Answer:
+    def answer(
+        self, question: str, context: Context | None = None, chosen: Key | None = None, chosen_article: str = "",
+    ) -> Answer:
         """The precise answer with its quoted source, or an honest 'not covered'; follow-ups use context.
 
-        `chosen` is the paragraph the reader picked after a did-you-mean.
+        `chosen` is the paragraph the reader picked after a did-you-mean; `chosen_article` the article
+        picked from a list or a "which article?" question (`ALL_ARTICLES` widens the scope again).
         """
         context = context or Context()
-        resolved = resolve(MARKUP.sub(" ", question), context)  # "<b>Siapa</b>" asks "Siapa"
+        if context.article and context.article not in self.articles:
+            context = replace(context, article="")  # the article was removed from the knowledge base
+        if chosen_article:
+            return self._choose_article(chosen_article, context)
+        scope = read_scope(question, self.articles) if len(self.articles) > 1 else None
+        if scope is not None and scope.reset:
+            return self._scoped(question, "")
+        if scope is not None and scope.article_id:
+            context = Context(article=scope.article_id)
+            if not scope.question:
+                return self._scoped(question, scope.article_id)
+            question = scope.question
+        question = MARKUP.sub(" ", question)  # "<b>Siapa</b>" asks "Siapa"
+        resolved = resolve(question, context)
+        # A follow-up ("kalau pemerintah kota?") is about the article the last answer came from.
+        followup = resolved.text != question.strip() and context.source in self.articles
+        within = context.article or (context.source if followup else "")
         q = analyse(resolved.text)
         speaker = self.named_speaker(q)
         if speaker is None and resolved.wants_more and context.speaker:
@@ -299,7 +406,10 @@ class Retriever:
         if resolved.wants_more and speaker is not None and speaker.name == context.speaker:
             exclude = tuple(k for k in self._speakers if k[1] in context.paragraphs)
         # A chosen paragraph may rank anywhere, so that search keeps every paragraph.
-        hits = self.search(q, k=len(self.lexical.terms) if chosen else 5, speaker=speaker, exclude=exclude)
+        hits = self.search(
+            q, k=len(self.lexical.terms) if chosen else 5 * len(self.articles), speaker=speaker, exclude=exclude,
+            only=within,
+        )
         if chosen is not None:
             hits = [h for h in hits if h.key == chosen or (not chosen[0] and h.paragraph == chosen[1])]
             if hits:
@@ -311,34 +421,120 @@ class Retriever:
                           key=lambda k: len(self._speakers[k].mention))
             hits.sort(key=lambda h: h.key != fullest)
 
-        about = self.articles[hits[0].article_id] if hits else next(iter(self.articles.values()))
+        in_view = within or (context.source if context.source in self.articles else "")
+        about = self.articles[in_view or (hits[0].article_id if hits else next(iter(self.articles)))]
         meta = meta_answer(resolved.text, about)
+        if meta and not in_view and len(self.articles) > 1:  # "siapa penulisnya?" of which article?
+            return self._meta_for_each(question, resolved.text, context)
         if meta:
             return Answer(
-                question=question, found=True, text=f"{meta}\n\n(Sumber: keterangan artikel, {about.label})",
-                lead=meta, article_id=about.id, citation=f"keterangan artikel, {about.label}", resolved=resolved.text,
-                suggestions=self.suggest(exclude=question), context=Context(question=resolved.text),
+                question=question, found=True, text=f"{meta}\n\n(Sumber: keterangan artikel, {about.cite})",
+                lead=meta, article_id=about.id, citation=f"keterangan artikel, {about.cite}", resolved=resolved.text,
+                suggestions=self.suggest(exclude=question, article=context.article),
+                context=Context(question=resolved.text, article=context.article, source=about.id),
             )
         missing = self.missing_concept(q, hits)
         if not hits or missing or not self.is_answerable(q, hits[0]):
             return Answer(
                 question=question, found=False, text=not_covered(question, missing),
                 score=hits[0].score if hits else 0.0,
-                resolved=resolved.text, suggestions=self.suggest(exclude=question), context=context,
+                resolved=resolved.text, suggestions=self.suggest(exclude=question, article=context.article),
+                context=context,
             )
         crossed = self._cross_tabulated(q, hits[0])
         if crossed:
-            return Answer(question=question, found=False, text=crossed, score=hits[0].score,
-                          resolved=resolved.text, suggestions=self.suggest(exclude=question), context=context)
+            return Answer(question=question, found=False, text=crossed, score=hits[0].score, resolved=resolved.text,
+                          suggestions=self.suggest(exclude=question, article=context.article), context=context)
         only_count = self._only_counted(q, hits[0])
         if only_count:
             text = (f"Artikel ini hanya menyebut jumlahnya ({only_count}), tanpa merinci satu per satu. "
                     "Coba tanyakan hal lain tentang isi artikelnya.")
             return Answer(question=question, found=False, text=text, score=hits[0].score, resolved=resolved.text,
-                          suggestions=self.suggest(exclude=question), context=context)
+                          suggestions=self.suggest(exclude=question, article=context.article), context=context)
+        rival = self._rival_article(q, hits) if not within and not resolved.wants_more else None
+        if rival is not None and context.source in (hits[0].article_id, rival.article_id):
+            # The conversation is already about one of them: stay there rather than ask.
+            hits = sorted(hits, key=lambda h: h.article_id != context.source)
+            rival = None
+        if rival is not None:
+            return self._which_article(question, resolved.text, [hits[0].article_id, rival.article_id], context)
         if self._tied(q, hits) and not resolved.wants_more:
             return self._clarify(question, resolved.text, hits[:2], context)
         return self._from_hit(question, resolved.text, q, speaker, hits[0], context)
+
+    def _rival_article(self, q: Question, hits: list[Hit]) -> Hit | None:
+        """The best passage of another article, when it answers about as well as the top one.
+
+        "Siapa yang menerima penghargaan?" fits an article about each award; picking
+        one would answer a question the reader may not have asked. A question with
+        a word only one of them uses ("WBK", "Sukamaju") is not ambiguous.
+        """
+        top = hits[0]
+        rival = next((h for h in hits[1:] if h.article_id != top.article_id), None)
+        if rival is None or top.dense - rival.dense >= ARTICLE_MARGIN or not self.is_answerable(q, rival):
+            return None
+        mine, theirs = self._article_terms(top.article_id), self._article_terms(rival.article_id)
+        if any((t in mine) != (t in theirs) for t in q.terms):
+            return None
+        return rival
+
+    def _article_terms(self, article_id: str) -> set[str]:
+        """Every content term of an article's paragraphs."""
+        return set().union(*(t for k, t in self.lexical.terms.items() if k[0] == article_id))
+
+    def _which_article(self, question: str, resolved: str, article_ids: list[str], context: Context) -> Answer:
+        """Ask which article is meant, one button per article; the question waits in the context."""
+        lines = ["Pertanyaan ini cocok dengan lebih dari satu artikel. Artikel yang mana?"]
+        choices = []
+        for n, article_id in enumerate(article_ids, 1):
+            article = self.articles[article_id]
+            lines.append(f"{n}. {article.cite}")
+            choices.append((article.cite, article_payload(article.id)))
+        return Answer(
+            question=question, found=True, text="\n".join(lines), resolved=resolved,
+            context=Context(question=resolved, speaker=context.speaker), choices=choices,
+        )
+
+    def _meta_for_each(self, question: str, resolved: str, context: Context) -> Answer:
+        """"Siapa penulisnya?" with a few articles and none in view: the answer for each, else ask which."""
+        if len(self.articles) > MAX_META_ALL:
+            return self._which_article(question, resolved, list(self.articles), context)
+        lines = []
+        for article in self.articles.values():
+            meta = meta_answer(resolved, article)
+            if meta:
+                lines.append(f"{article.cite}: {meta.replace('Artikel ini', 'artikel ini')}")
+        return Answer(
+            question=question, found=True, text="\n\n".join(lines), lead=lines[0] if lines else None,
+            citation="keterangan artikel", resolved=resolved, suggestions=self.suggest(exclude=question),
+            context=Context(question=resolved),
+        )
+
+    def _choose_article(self, article_id: str, context: Context) -> Answer:
+        """The reader picked an article: answer the waiting question there, or confirm the new scope."""
+        if article_id == ALL_ARTICLES:
+            return self._scoped("", "")
+        if article_id not in self.articles:
+            return Answer(
+                question="", found=False, suggestions=self.suggest(),
+                text=("Maaf, artikel itu sudah tidak ada di daftar saya. "
+                      "Ketik \"artikel apa saja\" untuk melihat daftarnya."),
+            )
+        if context.question:
+            return self.answer(context.question, Context(article=article_id))
+        return self._scoped("", article_id)
+
+    def _scoped(self, question: str, article_id: str) -> Answer:
+        """The confirmation of a new scope (an article, or "" for all), with questions to try there."""
+        if article_id:
+            text = (f"Baik, sekarang saya menjawab dari artikel {self.articles[article_id].cite}. "
+                    "Silakan bertanya. Ketik \"semua artikel\" untuk kembali mencari di semua artikel.")
+        else:
+            text = f"Baik, sekarang saya mencari di semua artikel ({len(self.articles)} artikel)."
+        return Answer(
+            question=question, found=True, text=text, article_id=article_id or None,
+            suggestions=self.suggest(article=article_id), context=Context(article=article_id),
+        )
 
     def _cross_tabulated(self, q: Question, hit: Hit) -> str | None:
         """'Berapa kementerian yang mendapat WBBM?' against '82 WBBM yang tersebar pada 22 kementerian'.
@@ -397,7 +593,7 @@ class Retriever:
             choices.append((snippet, payload))
         return Answer(
             question=question, found=True, text="\n".join(lines), score=hits[0].score, resolved=resolved,
-            context=Context(question=resolved, speaker=context.speaker), choices=choices,
+            context=Context(question=resolved, speaker=context.speaker, article=context.article), choices=choices,
         )
 
     def _from_hit(
@@ -423,23 +619,46 @@ class Retriever:
             question=question, found=True, text=compose(lead, quote, citation), lead=lead, quote=quote,
             article_id=best.article_id, paragraph=best.paragraph, start=para.start + lo, end=para.start + hi,
             citation=citation, score=best.score, resolved=resolved,
-            suggestions=self.suggest(exclude_paragraph=best.paragraph, exclude=question),
-            context=Context(resolved, now_speaker, focus_of(resolved), given),
+            suggestions=self.suggest(best.key, exclude=question, article=context.article),
+            context=Context(resolved, now_speaker, focus_of(resolved), given, context.article, best.article_id),
         )
 
 
+def article_payload(article_id: str) -> str:
+    """What an article button sends: an intent with the article, never typed text NLU could misread."""
+    return f'/choose_article{{"article": "{article_id}"}}'
+
+
 _lock = threading.Lock()
-
-
-@lru_cache(maxsize=1)
-def _cached_retriever() -> Retriever:
-    retriever = Retriever(get_settings())
-    retriever.warm_up()
-    return retriever
+_current: Retriever | None = None
+_refused: object = None  # the build a reload already failed on, so it is not retried on every question
 
 
 def get_retriever() -> Retriever:
-    """The process-wide retriever: model and index loaded once, on first use."""
+    """The process-wide retriever: model and index loaded once, on first use.
+
+    When `make index` (or `make add-article`) has swapped in a new build, the
+    next call loads it, reusing the loaded model, and returns the new retriever;
+    answers already running keep the one they started with. If the new build
+    cannot be loaded, the old one keeps serving and the reason is logged once.
+    """
+    global _current, _refused
     with _lock:
-        return _cached_retriever()
+        if _current is None:
+            retriever = Retriever(get_settings())
+            retriever.warm_up()
+            _current = retriever
+        elif _current.changed_on_disk():
+            target = (_current.settings.index_dir / "current").resolve()
+            if target != _refused:
+                fresh = Retriever(_current.settings, _current.embedder)
+                try:
+                    fresh.warm_up()
+                except (IndexNotReady, ArticleParseError, OSError) as exc:
+                    logger.warning("Keeping the index at %s; the new one cannot be used: %s", _current.index.path, exc)
+                    _refused = target
+                else:
+                    logger.info("Switched to the index at %s (%d articles)", target, len(fresh.articles))
+                    _current = fresh
+        return _current
 

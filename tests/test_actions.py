@@ -11,7 +11,7 @@ import pytest
 from rasa_sdk import Tracker
 from rasa_sdk.executor import CollectingDispatcher
 
-from actions.actions import ActionAnswerQuestion, ActionGreet, ActionHelp, ActionOutOfScope
+from actions.actions import ActionAnswerQuestion, ActionGreet, ActionHelp, ActionListArticles, ActionOutOfScope
 from knowledge.settings import ROOT
 
 pytestmark = pytest.mark.slow
@@ -142,3 +142,29 @@ def test_a_count_the_article_never_breaks_down_is_refused_honestly(retriever) ->
     assert "tidak merinci" in answer.text and "82 WBBM" in answer.text and "22 kementerian" in answer.text
     # Parts listed after their whole do answer: 763 instansi, of which 681 WBK.
     assert retriever.answer("Berapa instansi yang dapat WBK?").text.startswith("681 WBK")
+
+
+def test_out_of_scope_still_answers_when_the_article_does(retriever) -> None:
+    """NLU's "out of scope" knows nothing of the articles; retrieval has the last word."""
+    action = ActionOutOfScope(retriever)
+    messages, events = run(action, tracker_for("Siapa yang menerima predikat WBK?", "out_of_scope"))
+    assert "Balai Besar Pengujian Perangkat Telekomunikasi" in messages[0]["text"]
+    assert slots(events)["last_paragraphs"] == [2]
+    messages, events = run(ActionOutOfScope(retriever), tracker_for("buatkan puisi tentang hujan", "out_of_scope"))
+    assert messages[0]["response"] == "utter_out_of_scope" and events == []
+
+
+def test_list_articles_names_the_one_article(retriever) -> None:
+    messages, _ = run(ActionListArticles(retriever), tracker_for("Artikel apa saja yang kamu tahu?", "list_articles"))
+    assert "satu artikel" in messages[0]["text"] and "(ANTARA, 2020)" in messages[0]["text"]
+    assert messages[0]["buttons"], "questions to try"
+
+
+def test_choose_article_entity_reaches_retrieval_and_sets_the_scope(retriever) -> None:
+    latest = {"text": '/choose_article{"article": "antara-kominfo-wbk-2020"}',
+              "intent": {"name": "choose_article", "confidence": 1.0},
+              "entities": [{"entity": "article", "value": "antara-kominfo-wbk-2020"}]}
+    tracker = Tracker("reader", {}, latest, [], False, None, {}, "action_listen")
+    messages, events = run(ActionAnswerQuestion(retriever), tracker)
+    assert slots(events)["article_scope"] == "antara-kominfo-wbk-2020"
+    assert "sekarang saya menjawab dari artikel" in messages[0]["text"]

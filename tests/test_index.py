@@ -72,7 +72,10 @@ def test_answer_keeps_the_whole_quote_around_the_matching_sentence(fake_retrieve
     assert answer.found and answer.paragraph == 9
     assert answer.quote is not None
     assert answer.quote.startswith('"Saya harapkan') and answer.quote.endswith("keterangan yang sama.")
-    assert answer.text.endswith("(Sumber: paragraf 9, ANTARA 2020)")
+    assert answer.text.endswith(
+        "(Sumber: paragraf 9, “Kementerian Komunikasi dan Informatika mendapat penghargaan Zona Integritas…” "
+        "(ANTARA, 2020))"
+    )
     raw = fake_retriever.articles["antara-kominfo-wbk-2020"].path.read_text(encoding="utf-8")
     assert raw[answer.start:answer.end] == answer.quote
     assert "paragraf 9" in (answer.citation or "")
