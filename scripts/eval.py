@@ -27,6 +27,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from knowledge.parse import load_articles  # noqa: E402
+from knowledge.search import article_payload  # noqa: E402
 from knowledge.settings import get_settings  # noqa: E402
 from knowledge.text import normalize  # noqa: E402
 
@@ -51,6 +52,12 @@ class TurnResult:
     lead_ok: bool | None
     reasons: list[str] = field(default_factory=list)
     rank: int | None = None  # rank of the gold paragraph in-process; 0 = not in the top 10
+    picked: bool = False  # the bot asked which article; the reader picked the eval's article
+
+
+def eval_article(path: Path = QUESTIONS) -> str:
+    """The id of the article the questions are about."""
+    return str(yaml.safe_load(path.read_text(encoding="utf-8"))["article"])
 
 
 def load_items(path: Path = QUESTIONS, smoke: bool = False) -> list[dict[str, Any]]:
@@ -147,15 +154,20 @@ def run(base_url: str, items: list[dict[str, Any]], progress: bool = True) -> li
     articles = load_articles(get_settings().articles_dir)
     detector = QuoteDetector([p.text for a in articles for p in a.paragraphs])
     results: list[TurnResult] = []
+    pick = article_payload(eval_article())
     for n, item in enumerate(items, 1):
         sender = f"eval-{item['id']}-{uuid.uuid4().hex[:6]}"
         for t, turn in enumerate(item["turns"]):
             messages, ms = ask(base_url, sender, turn["ask"])
+            picked = pick in [b.get("payload") for m in messages for b in m.get("buttons") or []]
+            if picked:  # "which article?": a reader of this article presses its button
+                messages, more = ask(base_url, sender, pick)
+                ms += more
             reply = reply_text(messages)
             correct, quoted, reasons = score_turn(turn, item["category"], reply, detector)
             results.append(
                 TurnResult(item["id"], item["category"], t, turn["ask"], reply, ms, correct, quoted,
-                           lead_ok(turn, reply), reasons)
+                           lead_ok(turn, reply), reasons, picked=picked)
             )
         if progress:
             print(f"\r{n}/{len(items)} items", end="", file=sys.stderr, flush=True)
@@ -173,6 +185,7 @@ def run_in_process(items: list[dict[str, Any]]) -> list[TurnResult]:
 
     retriever = Retriever(get_settings())
     retriever.warm_up()
+    article = eval_article()
     articles = load_articles(get_settings().articles_dir)
     detector = QuoteDetector([p.text for a in articles for p in a.paragraphs])
     results: list[TurnResult] = []
@@ -183,12 +196,15 @@ def run_in_process(items: list[dict[str, Any]]) -> list[TurnResult]:
         for t, turn in enumerate(item["turns"]):
             started = time.perf_counter()
             answer = retriever.answer(turn["ask"], context)
+            picked = any(p == article_payload(article) for _, p in answer.choices)
+            if picked:  # "which article?": a reader of this article presses its button
+                answer = retriever.answer("", answer.context, chosen_article=article)
             ms = (time.perf_counter() - started) * 1000
             context = answer.context
             correct, quoted, reasons = score_turn(turn, item["category"], answer.text, detector)
             results.append(
                 TurnResult(item["id"], item["category"], t, turn["ask"], answer.text, ms, correct, quoted,
-                           lead_ok(turn, answer.text), reasons)
+                           lead_ok(turn, answer.text), reasons, picked=picked)
             )
     return results
 
@@ -288,6 +304,10 @@ def write_report(results: list[TurnResult], table: dict[str, dict[str, Any]], ou
         "",
         markdown_table(table),
         "",
+        f"Articles loaded: {len(load_articles(get_settings().articles_dir))}. Turns where the bot first asked "
+        f"which article was meant, and the reader picked this one: {sum(r.picked for r in results)} "
+        "(scored on the answer after the pick).",
+        "",
         "![eval per category](eval.png)",
         "",
         f"## Failures ({len(failures)})",
@@ -332,7 +352,7 @@ def main() -> int:
     table = summarize(results)
     path = write_report(results, table, args.out)
     print(markdown_table(table))
-    print(f"\nreport: {path.relative_to(ROOT)}")
+    print(f"\nreport: {path.relative_to(ROOT) if path.is_relative_to(ROOT) else path}")
     return 1 if (table["overall"]["accuracy"] or 0) < args.min_accuracy else 0
 
 
