@@ -38,6 +38,17 @@ def default_retriever() -> Retriever:
         raise SystemExit(f"Action server cannot start: {exc}") from None
 
 
+FEEDBACK_BUTTONS = [
+    {"title": "👍", "payload": '/feedback{"rating": "up"}'},
+    {"title": "👎", "payload": '/feedback{"rating": "down"}'},
+]
+# Typed feedback (rasa shell, or anyone who types instead of pressing): negative words win.
+DOWN_WORDS = {"👎", "salah", "keliru", "kurang", "tidak", "bukan", "gak", "nggak", "ga", "jelek", "buruk", "wrong",
+              "bad", "no"}
+UP_WORDS = {"👍", "bagus", "benar", "betul", "tepat", "mantap", "membantu", "oke", "ok", "sip", "good", "right",
+            "correct", "helpful"}
+
+
 def buttons(questions: list[str]) -> list[dict[str, str]]:
     """Quick replies whose payload is the question itself, so NLU reads it like typed text."""
     return [{"title": q, "payload": q} for q in questions]
@@ -138,11 +149,11 @@ class ActionAnswerQuestion(RetrieverAction):
         return send(dispatcher, answer)
 
     async def ask(self, question: str, context: Context, chosen: tuple[str, int] | None = None,
-                  article: str = "") -> Answer:
+                  article: str = "", avoid: tuple[tuple[str, int], ...] = ()) -> Answer:
         """Off the event loop: embedding is CPU work, and a swapped index is loaded on this call."""
         with stage("answer"):
             return await asyncio.get_running_loop().run_in_executor(
-                None, lambda: self.retriever.answer(question, context, chosen, article)
+                None, lambda: self.retriever.answer(question, context, chosen, article, avoid)
             )
 
 
@@ -150,12 +161,25 @@ def send(dispatcher: CollectingDispatcher, answer: Answer) -> list[dict[str, Any
     """The reply with its buttons, and the slots that remember it.
 
     `answer` travels as message metadata: REST and stock channels ignore it, our web and
-    Telegram channels render the lead, quote and citation from it.
+    Telegram channels render the lead, quote and citation from it. An answer quoted from a
+    passage gets 👍/👎 first; `last_answer` keeps what they would rate, in the tracker store.
     """
     with stage("response"):
         options = [{"title": t, "payload": p} for t, p in answer.choices] or buttons(answer.suggestions)
+        if answer.found and answer.paragraph is not None:
+            options = FEEDBACK_BUTTONS + options
         dispatcher.utter_message(text=answer.text, buttons=options, answer=answer.to_dict())
-        return slots_for(answer.context)
+        return [*slots_for(answer.context), SlotSet("last_answer", answer.record())]
+
+
+def rating_of(tracker: Tracker) -> str:
+    """"up" or "down": the button's entity, else the words typed (a negative word wins)."""
+    values = {e.get("entity"): e.get("value") for e in tracker.latest_message.get("entities", [])}
+    if values.get("rating") in ("up", "down"):
+        return str(values["rating"])
+    text = (tracker.latest_message.get("text") or "").lower()
+    said = set(re.findall(r"\w+|👍|👎", text))
+    return "down" if said & DOWN_WORDS else "up"
 
 
 class ActionWithSuggestions(RetrieverAction, ABC):
@@ -231,3 +255,55 @@ class ActionListArticles(RetrieverAction):
         options = [{"title": t, "payload": p} for t, p in answer.choices] or buttons(answer.suggestions)
         dispatcher.utter_message(text=answer.text, buttons=options)
         return []
+
+
+class ActionFeedback(RetrieverAction):
+    """👍/👎 on the last answer: recorded against it in the tracker store; a 👎 gets the next-best passage.
+
+    The record (slot `feedback`) names the question, the answer text and the passage ids,
+    so `make report` can count ratings per passage. A reader who never rates just goes on
+    asking: nothing waits for feedback.
+    """
+
+    def name(self) -> str:
+        """The name used in the domain and rules."""
+        return "action_feedback"
+
+    async def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> list[dict[str, Any]]:
+        """Thank the reader; after a 👎, offer what the article says next best (or its did-you-mean)."""
+        last = tracker.get_slot("last_answer") or {}
+        context = context_from(tracker)
+        if not last.get("passages"):
+            dispatcher.utter_message(
+                text="Terima kasih! Belum ada jawaban dari artikel yang bisa dinilai. "
+                     "Silakan tanyakan sesuatu tentang isi artikel.",
+                buttons=buttons(self.retriever.suggest(article=context.article)),
+            )
+            return []
+        rating = rating_of(tracker)
+        record = {
+            "rating": rating, "question": last.get("question"), "answer": last.get("text"),
+            "article_id": last.get("article_id"), "paragraph": last.get("paragraph"),
+            "passages": last.get("passages"),
+        }
+        events: list[dict[str, Any]] = [SlotSet("feedback", record)]
+        if rating == "up":
+            dispatcher.utter_message(text="Terima kasih atas penilaiannya! Silakan bertanya lagi tentang isi artikel.")
+            return events
+        rated = (str(last.get("article_id")), int(last.get("paragraph") or 0))
+        question = str(last.get("resolved") or last.get("question") or "")
+        answer = await ActionAnswerQuestion(self.retriever).ask(
+            question, Context(article=context.article), avoid=(rated,)
+        )
+        if answer.found and (answer.paragraph is not None or answer.choices):
+            dispatcher.utter_message(text="Terima kasih atas masukannya. Maaf kalau kurang tepat; "
+                                          "mungkin bagian artikel ini yang Anda maksud:")
+            return events + send(dispatcher, answer)
+        dispatcher.utter_message(
+            text="Terima kasih atas masukannya. Maaf, bagian lain dari artikel tidak menjawabnya. "
+                 "Coba tanyakan dengan kata-kata lain.",
+            buttons=buttons(self.retriever.suggest(article=context.article)),
+        )
+        return events

@@ -22,7 +22,7 @@ One module, so the three channels cannot drift apart.
   buttons and channels send: `/greet` (the web chat's first message, Telegram's
   /start), `/help` (Telegram's /help) and `/choose_passage{"article": ...,
   "paragraph": ...}` (did-you-mean buttons) and `/choose_article{"article":
-  ...}` (article buttons), with entities checked. Anything
+  ...}` (article buttons) and `/feedback{"rating": "up"|"down"}` (👍/👎), with entities checked. Anything
   else that starts with "/" (`/restart`, `/session_start`, `/ask_article{...}`)
   is read as plain text, without the slash. Entities cannot set slots anyway:
   every slot in bot/domain.yml has only a `custom` mapping, so only our actions
@@ -54,6 +54,7 @@ USER_INTENTS: dict[str, frozenset[str]] = {
     "help": frozenset(),
     "choose_passage": frozenset({"article", "paragraph"}),
     "choose_article": frozenset({"article"}),
+    "feedback": frozenset({"rating"}),
 }
 _SLASH = re.compile(r"/(?P<intent>[A-Za-z_][A-Za-z0-9_]*)(?P<entities>\{.*\})?", re.DOTALL)
 _ARTICLE_ID = re.compile(r"[\w.-]{1,100}")
@@ -123,6 +124,17 @@ def _choose_article_entities(raw: str | None) -> str | None:
     return json.dumps({"article": article})
 
 
+def _feedback_entities(raw: str | None) -> str | None:
+    """`{"rating": "up"|"down"}` re-serialised, or None when it is not what the 👍/👎 buttons send."""
+    try:
+        entities = json.loads(raw) if raw else None
+    except ValueError:
+        return None
+    if not isinstance(entities, dict) or set(entities) != {"rating"} or entities["rating"] not in ("up", "down"):
+        return None
+    return json.dumps(entities)
+
+
 def slash_command(text: str) -> str:
     """An allowed `/intent` in the exact form our buttons send, or the text as plain words.
 
@@ -140,6 +152,10 @@ def slash_command(text: str) -> str:
                 return f"/{intent}{entities}"
         elif intent == "choose_article":
             entities = _choose_article_entities(match.group("entities"))
+            if entities is not None:
+                return f"/{intent}{entities}"
+        elif intent == "feedback":
+            entities = _feedback_entities(match.group("entities"))
             if entities is not None:
                 return f"/{intent}{entities}"
         else:

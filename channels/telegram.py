@@ -351,15 +351,28 @@ class TelegramOutput(RasaTelegramOutput):
             self._reply_to.popitem(last=False)
 
     def keyboard(self, buttons: list[dict[str, Any]]) -> InlineKeyboardMarkup:
-        """One button per row: suggested questions are long, and a row of three would cut them off."""
+        """One button per row: suggested questions are long, and a row of three would cut them off.
+
+        The 👍/👎 pair is the exception: short, and side by side as readers expect.
+        """
         markup = InlineKeyboardMarkup(row_width=1)
+        ratings: list[InlineKeyboardButton] = []
         for button in buttons:
             title = str(button.get("title") or button.get("payload") or "")
             if button.get("url"):
                 markup.row(InlineKeyboardButton(title, url=str(button["url"])))
+                continue
+            payload = str(button.get("payload") or title)
+            key = InlineKeyboardButton(title, callback_data=self.callbacks.encode(payload))
+            if payload.startswith("/feedback"):
+                ratings.append(key)
+                if len(ratings) == 2:
+                    markup.row(*ratings)
+                    ratings = []
             else:
-                payload = str(button.get("payload") or title)
-                markup.row(InlineKeyboardButton(title, callback_data=self.callbacks.encode(payload)))
+                markup.row(key)
+        if ratings:
+            markup.row(*ratings)
         return markup
 
     async def _send(self, recipient_id: str, text: str, reply_markup: InlineKeyboardMarkup | None = None) -> None:

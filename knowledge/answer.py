@@ -37,6 +37,18 @@ class Answer:
     # Did-you-mean: two passages tie, so the reader picks one (title, payload).
     choices: list[tuple[str, str]] = field(default_factory=list)
 
+    @property
+    def passages(self) -> list[str]:
+        """Ids of the passages the answer quotes, "<article id>#<paragraph>"."""
+        return [f"{self.article_id}#{self.paragraph}"] if self.article_id and self.paragraph is not None else []
+
+    def record(self) -> dict[str, object]:
+        """What the conversation keeps of this answer, so feedback and usage reports can refer to it."""
+        return {
+            "question": self.question, "resolved": self.resolved, "found": self.found, "article_id": self.article_id,
+            "paragraph": self.paragraph, "passages": self.passages, "text": self.text, "score": round(self.score, 4),
+        }
+
     def to_dict(self) -> dict[str, object]:
         """JSON-ready form for channels that render citations themselves."""
         return {

@@ -374,11 +374,13 @@ class Retriever:
 
     def answer(
         self, question: str, context: Context | None = None, chosen: Key | None = None, chosen_article: str = "",
+        avoid: tuple[Key, ...] = (),
     ) -> Answer:
         """The precise answer with its quoted source, or an honest 'not covered'; follow-ups use context.
 
         `chosen` is the paragraph the reader picked after a did-you-mean; `chosen_article` the article
-        picked from a list or a "which article?" question (`ALL_ARTICLES` widens the scope again).
+        picked from a list or a "which article?" question (`ALL_ARTICLES` widens the scope again);
+        `avoid` the passages a reader marked 👎, so the next best one answers.
         """
         context = context or Context()
         if context.article and context.article not in self.articles:
@@ -402,9 +404,9 @@ class Retriever:
         speaker = self.named_speaker(q)
         if speaker is None and resolved.wants_more and context.speaker:
             speaker = next((s for s in self._speakers.values() if s.name == context.speaker), None)
-        exclude: tuple[Key, ...] = ()
+        exclude: tuple[Key, ...] = avoid
         if resolved.wants_more and speaker is not None and speaker.name == context.speaker:
-            exclude = tuple(k for k in self._speakers if k[1] in context.paragraphs)
+            exclude = avoid + tuple(k for k in self._speakers if k[1] in context.paragraphs)
         # A chosen paragraph may rank anywhere, so that search keeps every paragraph.
         hits = self.search(
             q, k=len(self.lexical.terms) if chosen else 5 * len(self.articles), speaker=speaker, exclude=exclude,

@@ -11,7 +11,14 @@ import pytest
 from rasa_sdk import Tracker
 from rasa_sdk.executor import CollectingDispatcher
 
-from actions.actions import ActionAnswerQuestion, ActionGreet, ActionHelp, ActionListArticles, ActionOutOfScope
+from actions.actions import (
+    ActionAnswerQuestion,
+    ActionFeedback,
+    ActionGreet,
+    ActionHelp,
+    ActionListArticles,
+    ActionOutOfScope,
+)
 from knowledge.settings import ROOT
 
 pytestmark = pytest.mark.slow
@@ -41,8 +48,11 @@ def test_answer_names_the_unit_that_received_wbk(retriever) -> None:
     text = messages[0]["text"]
     assert "Balai Besar Pengujian Perangkat Telekomunikasi" in text
     assert "(Sumber: paragraf 2" in text
-    assert 2 <= len(messages[0]["buttons"]) <= 3
-    assert all(b["payload"] == b["title"] for b in messages[0]["buttons"])
+    rate, suggested = messages[0]["buttons"][:2], messages[0]["buttons"][2:]
+    assert [b["title"] for b in rate] == ["👍", "👎"]
+    assert 2 <= len(suggested) <= 3
+    assert all(b["payload"] == b["title"] for b in suggested)
+    assert slots(events)["last_answer"]["passages"] == ["antara-kominfo-wbk-2020#2"]
 
 
 def test_answer_quotes_maruf_amin_on_public_service(retriever) -> None:
@@ -168,3 +178,37 @@ def test_choose_article_entity_reaches_retrieval_and_sets_the_scope(retriever) -
     messages, events = run(ActionAnswerQuestion(retriever), tracker)
     assert slots(events)["article_scope"] == "antara-kominfo-wbk-2020"
     assert "sekarang saya menjawab dari artikel" in messages[0]["text"]
+
+
+def feedback_turn(text: str, rating: str | None, last: dict[str, Any] | None) -> Tracker:
+    entities = [{"entity": "rating", "value": rating}] if rating else []
+    latest = {"text": text, "intent": {"name": "feedback", "confidence": 1.0}, "entities": entities}
+    return Tracker("reader", {"last_answer": last} if last else {}, latest, [], False, None, {}, "action_listen")
+
+
+def test_a_thumbs_up_is_recorded_against_the_answer_it_rates(retriever) -> None:
+    _, events = run(ActionAnswerQuestion(retriever), tracker_for("Siapa yang menerima predikat WBK?"))
+    last = slots(events)["last_answer"]
+    messages, events = run(ActionFeedback(retriever), feedback_turn('/feedback{"rating": "up"}', "up", last))
+    record = slots(events)["feedback"]
+    assert record == {"rating": "up", "question": "Siapa yang menerima predikat WBK?", "answer": last["text"],
+                      "article_id": "antara-kominfo-wbk-2020", "paragraph": 2,
+                      "passages": ["antara-kominfo-wbk-2020#2"]}
+    assert messages[0]["text"].startswith("Terima kasih")
+
+
+def test_a_thumbs_down_offers_the_next_best_passage(retriever) -> None:
+    _, events = run(ActionAnswerQuestion(retriever), tracker_for("Apa kata Ma'ruf Amin?"))
+    last = slots(events)["last_answer"]
+    messages, events = run(ActionFeedback(retriever), feedback_turn("jawabannya salah", None, last))  # typed
+    got = slots(events)
+    assert got["feedback"]["rating"] == "down" and got["feedback"]["paragraph"] == last["paragraph"]
+    assert "Terima kasih atas masukannya" in messages[0]["text"]
+    offered = got.get("last_answer")
+    assert offered is not None and offered["passages"] != last["passages"], messages
+    assert offered["paragraph"] in {7, 8, 9}, offered  # another of the paragraphs where Ma'ruf Amin speaks
+
+
+def test_feedback_before_any_answer_records_nothing(retriever) -> None:
+    messages, events = run(ActionFeedback(retriever), feedback_turn("👍", None, None))
+    assert events == [] and "Belum ada jawaban" in messages[0]["text"]

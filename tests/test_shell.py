@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+import json
 import os
 import re
+import sqlite3
+import time
 
 import pexpect
 import pytest
 
 from knowledge.settings import ROOT
+from tests.tracker_events import TRACKER_DB
 
 pytestmark = [pytest.mark.e2e, pytest.mark.slow]
 
@@ -23,7 +27,8 @@ def plain(text: str) -> str:
     return re.sub(r"\x1b\[[0-9;?]*[a-zA-Z]", "", text)
 
 
-def test_shell_answers_offers_suggestions_and_stops_cleanly() -> None:
+def test_shell_answers_takes_feedback_offers_suggestions_and_stops_cleanly() -> None:
+    started = time.time()
     child = pexpect.spawn(
         str(ROOT / ".venv" / "bin" / "python"),
         ["scripts/serve.py", "--shell", "--rasa-port", RASA_PORT, "--actions-port", ACTIONS_PORT],
@@ -34,14 +39,25 @@ def test_shell_answers_offers_suggestions_and_stops_cleanly() -> None:
         child.sendline("Siapa yang menerima predikat WBK?")
         child.expect("Balai Besar Pengujian Perangkat Telekomunikasi")
         child.expect(r"\(Sumber: paragraf 2")
-        # The suggestions come as Rasa's button menu; Enter picks the first one.
+        # 👍, 👎 and the suggestions come as Rasa's button menu; Enter picks the first one: 👍.
         child.expect(FREE_TEXT)
         menu = plain(child.before)
-        assert "?" in menu
+        assert "👍" in menu and "?" in menu
         child.send("\r")
+        child.expect("Terima kasih atas penilaiannya")
+        child.expect("Your input ->")
+        # The documented short reply works as well as the button.
+        child.sendline("Apa itu WBBM?")
         child.expect(r"\(Sumber: ")
         child.expect(FREE_TEXT)
         child.send(UP)  # the last choice types a message of one's own
+        child.send("\r")
+        child.expect("Your input ->")
+        child.sendline("salah")
+        child.expect("Terima kasih atas masukannya")
+        child.expect(r"\(Sumber: ")  # the next-best passage
+        child.expect(FREE_TEXT)
+        child.send(UP)
         child.send("\r")
         child.expect("Your input ->")
         child.sendline("Siapa pemenang Liga Inggris musim lalu?")
@@ -55,3 +71,16 @@ def test_shell_answers_offers_suggestions_and_stops_cleanly() -> None:
     finally:
         child.close(force=True)
     assert child.exitstatus == 0
+    ratings = [r for r in recent_feedback(started) if r["question"] in ("Siapa yang menerima predikat WBK?",
+                                                                         "Apa itu WBBM?")]
+    assert [r["rating"] for r in ratings][-2:] == ["up", "down"], ratings
+    assert ratings[-2]["passages"] == ["antara-kominfo-wbk-2020#2"]
+
+
+def recent_feedback(since: float) -> list[dict[str, object]]:
+    """Feedback records stored since a time, oldest first (the shell's sender id is random)."""
+    with sqlite3.connect(TRACKER_DB) as db:
+        rows = db.execute(
+            "SELECT data FROM events WHERE type_name = 'slot' AND timestamp >= ? ORDER BY id", (since,)
+        ).fetchall()
+    return [d["value"] for d in (json.loads(r[0]) for r in rows) if d.get("name") == "feedback"]

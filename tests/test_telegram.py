@@ -43,6 +43,7 @@ from channels.telegram import (
 from knowledge.settings import TelegramSettings, get_telegram_settings
 from tests.conftest import start_or_fail
 from tests.fake_telegram import Call, FakeTelegram
+from tests.tracker_events import wait_for_slot
 
 pytestmark = [pytest.mark.e2e, pytest.mark.slow]
 
@@ -177,9 +178,26 @@ def test_question_gets_lead_quote_citation_and_inline_keyboard(rasa: Servers, ap
     assert "Balai Besar Pengujian Perangkat Telekomunikasi" in text
     assert "<blockquote>" in text and "</blockquote>" in text
     assert "<i>Sumber: paragraf 2" in text
-    buttons = [b for row in keyboard_of(reply) for b in row]
+    rows = keyboard_of(reply)
+    assert [b["text"] for b in rows[0]] == ["👍", "👎"]  # the rating pair, side by side
+    buttons = [b for row in rows[1:] for b in row]
     assert 2 <= len(buttons) <= 3
-    assert all(len(b["callback_data"].encode()) <= 64 for b in buttons)
+    assert all(len(b["callback_data"].encode()) <= 64 for row in rows for b in row)
+
+
+def test_thumbs_down_on_the_keyboard_is_stored_and_offers_another_passage(rasa: Servers, api: FakeTelegram) -> None:
+    chat = new_chat()
+    assert post(rasa, message_update(chat, "Apa kata Ma'ruf Amin?")) == (200, "success")
+    [answer] = replies(api, chat)
+    keyboard = keyboard_of(answer)
+    down = next(b for b in keyboard[0] if b["text"] == "👎")
+    assert post(rasa, callback_update(chat, down["callback_data"], keyboard))[0] == 200
+    sent = replies(api, chat, at_least=3)
+    assert "Terima kasih atas masukannya" in sent[1].params["text"]
+    assert "Sumber: paragraf" in sent[2].params["text"]  # the next-best passage
+    [record] = wait_for_slot(str(chat), "feedback")
+    assert record["rating"] == "down" and record["question"] == "Apa kata Ma'ruf Amin?"
+    assert record["passages"] and record["passages"][0].startswith("antara-kominfo-wbk-2020#")
 
 
 def test_forged_update_gets_403_and_no_answer(rasa: Servers, api: FakeTelegram) -> None:

@@ -25,6 +25,7 @@ from serve import Servers
 from channels.web import WebChatInput, WebChatOutput, _done, escape_markdown, render_answer
 from knowledge.parse import load_articles
 from knowledge.settings import ROOT, get_settings
+from tests.tracker_events import wait_for_slot
 
 pytestmark = [pytest.mark.e2e, pytest.mark.slow]
 
@@ -322,6 +323,19 @@ def test_a_suggested_question_button_is_answered(chat: Chat) -> None:
     button.click()
     expect(chat.questions.last).to_have_text(title)
     expect(chat.responses.nth(before)).to_contain_text("paragraf", timeout=ANSWER_MS)
+    chat.assert_clean()
+
+
+def test_thumbs_up_under_an_answer_is_stored_against_it(chat: Chat) -> None:
+    chat.ask(WHO, WHO_ANSWER)
+    rate = chat.replies.filter(has_text="👍")
+    expect(rate).to_have_count(1)
+    before = chat.responses.count()
+    rate.click()
+    expect(chat.responses.nth(before)).to_contain_text("Terima kasih", timeout=ANSWER_MS)
+    [record] = wait_for_slot(chat.session_id(), "feedback")
+    assert record["rating"] == "up" and record["question"] == WHO
+    assert record["passages"] == ["antara-kominfo-wbk-2020#2"] and WHO_ANSWER in record["answer"]
     chat.assert_clean()
 
 

@@ -1,0 +1,31 @@
+"""Read what the default servers stored: the SQLite tracker store of bot/endpoints.yml, as `make report` does."""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+import time
+from typing import Any
+
+from knowledge.settings import ROOT
+
+TRACKER_DB = ROOT / "var" / "tracker.db"
+
+
+def slot_values(sender: str, name: str) -> list[Any]:
+    """The values a slot was set to in one conversation, oldest first."""
+    with sqlite3.connect(TRACKER_DB) as db:
+        rows = db.execute(
+            "SELECT data FROM events WHERE sender_id = ? AND type_name = 'slot' ORDER BY id", (sender,)
+        ).fetchall()
+    return [d["value"] for d in (json.loads(r[0]) for r in rows) if d.get("name") == name]
+
+
+def wait_for_slot(sender: str, name: str, timeout: float = 30) -> list[Any]:
+    """Slot values once at least one is stored (the tracker is saved right after the reply is sent)."""
+    deadline = time.monotonic() + timeout
+    while True:
+        values = slot_values(sender, name)
+        if values or time.monotonic() > deadline:
+            return values
+        time.sleep(0.3)
