@@ -101,10 +101,13 @@ rasa-shell:
 # --- checks ------------------------------------------------------------------------------------
 
 lint: install  ## ruff
-	$(VENV)/bin/ruff check knowledge actions channels stores tests scripts security
+	$(VENV)/bin/ruff check knowledge actions channels stores tests scripts security usage
 
+# VALIDATE_DIR: a copy of the project's config.yml and bot/ to check instead (make review-validate).
+VALIDATE_DIR ?= .
 validate:  ## rasa data validate
-	$(RASA) data validate --config config.yml $(DATA_FLAGS) --fail-on-warnings
+	$(RASA) data validate --config $(VALIDATE_DIR)/config.yml --domain $(VALIDATE_DIR)/bot/domain.yml \
+		--data $(VALIDATE_DIR)/bot/data --fail-on-warnings
 
 rasa-test:  ## rasa test on the conversation stories in tests/stories
 	$(RASA) test core --model $(MODEL) $(RASA_FLAGS) --stories tests/stories --out var/results --fail-on-prediction-errors
@@ -203,3 +206,32 @@ remove-article: embedder  ## Remove an article (ID=...) and update the index; no
 
 articles: | $(STAMP)  ## List the articles: id, date, paragraphs, whether indexed, headline
 	$(PY) -m knowledge list
+
+# --- usage: report, retention, review --------------------------------------------------------------
+# Owner's tools over the tracker store of $(ENDPOINTS): SQLite in var/ by default, PostgreSQL with
+# ENDPOINTS=bot/endpoints-production.yml and its DB_* variables, or USAGE_ARGS="--tracker <SQLAlchemy URL>".
+# README, "Learning from use". The review file goes to reports/, never into bot/data/.
+
+.PHONY: report prune review review-validate
+
+USAGE_ARGS  ?=
+REVIEW_FILE ?= reports/review-nlu.yml
+USAGE_FLAGS  = --endpoints $(ENDPOINTS) $(USAGE_ARGS)
+
+report: embedder  ## What readers asked, answer and abstention rates, 👍/👎, gaps, latency; writes reports/usage.md + .png
+	$(PY) -m usage report $(USAGE_FLAGS)
+
+prune: | $(STAMP)  ## Delete every conversation whose last event is older than DAYS days (DAYS=N; DRY_RUN=1 only counts)
+	@test -n "$(DAYS)" || { echo "usage: make prune DAYS=N [DRY_RUN=1]: deletes every conversation whose last event is older than N days"; exit 2; }
+	$(PY) -m usage prune $(USAGE_FLAGS) --days "$(DAYS)" $(if $(DRY_RUN),--dry-run)
+
+review: | $(STAMP)  ## Unsure NLU turns and 👎 questions as NLU data to review; writes reports/review-nlu.yml, not bot/data
+	$(PY) -m usage review $(USAGE_FLAGS) --out $(REVIEW_FILE)
+
+# A copy, so that checking an edited review file never touches bot/.
+review-validate: | $(STAMP)  ## rasa data validate on a copy of bot/ with REVIEW_FILE added under data/nlu/
+	@test -f "$(REVIEW_FILE)" || { echo "no $(REVIEW_FILE): run make review first"; exit 2; }
+	@copy=$$(mktemp -d) && trap 'rm -rf "$$copy"' EXIT && cp -r bot config.yml "$$copy/" && \
+		cp "$(REVIEW_FILE)" "$$copy/bot/data/nlu/review-nlu.yml" && \
+		echo "rasa data validate: a copy of bot/ with $(REVIEW_FILE) in data/nlu/" && \
+		$(MAKE) --no-print-directory validate VALIDATE_DIR="$$copy"

@@ -1,0 +1,74 @@
+"""The usage tools' settings: environment variables with defaults, read in one place.
+
+Kept apart from knowledge/settings.py, which configures the servers: these are read
+only by the owner's tools (report, prune, review).
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+from dataclasses import dataclass
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+DEFAULT_SALT_FILE = ROOT / "var" / "report-salt"
+
+
+def _env_float(name: str, default: float) -> float:
+    value = os.environ.get(name)
+    if not value:
+        return default
+    try:
+        return float(value)
+    except ValueError as exc:
+        raise ValueError(f"{name} must be a number, got {value!r}") from exc
+
+
+@dataclass(frozen=True, repr=False)
+class UsageSettings:
+    """How questions are grouped, which NLU turns need review, and the salt of the pseudonyms.
+
+    `repr` hides the salt: with it, anyone holding a sender id could find its pseudonym.
+    """
+
+    salt: str
+    cluster_threshold: float
+    review_min_confidence: float
+    top: int
+
+    def __repr__(self) -> str:
+        return (
+            f"UsageSettings(salt=***, cluster_threshold={self.cluster_threshold}, "
+            f"review_min_confidence={self.review_min_confidence}, top={self.top})"
+        )
+
+    @classmethod
+    def from_env(cls, salt_file: Path = DEFAULT_SALT_FILE, with_salt: bool = True) -> UsageSettings:
+        """REPORT_SALT, REPORT_CLUSTER_THRESHOLD (0.90), REVIEW_MIN_CONFIDENCE (0.6), REPORT_TOP (10).
+
+        `with_salt=False` for tools that show no conversation, so they never create the salt file.
+        """
+        return cls(
+            salt=(os.environ.get("REPORT_SALT") or stored_salt(salt_file)) if with_salt else "",
+            # e5 cosines bunch together: different topics reached 0.87 on our calibration questions, and
+            # e5-small still puts different questions on one subject above 0.90 (README, "Learning from use").
+            cluster_threshold=_env_float("REPORT_CLUSTER_THRESHOLD", 0.90),
+            review_min_confidence=_env_float("REVIEW_MIN_CONFIDENCE", 0.6),
+            top=int(_env_float("REPORT_TOP", 10)),
+        )
+
+
+def stored_salt(path: Path = DEFAULT_SALT_FILE) -> str:
+    """A random salt made once and kept in var/ (never committed), so pseudonyms stay stable between reports."""
+    if path.exists():
+        value = path.read_text(encoding="utf-8").strip()
+        if value:
+            return value
+    path.parent.mkdir(parents=True, exist_ok=True)
+    value = secrets.token_hex(32)
+    # Created owner-only: the salt is what keeps a pseudonym from being reversed by trying sender ids.
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w", encoding="utf-8") as out:
+        out.write(value + "\n")
+    return value
