@@ -235,3 +235,13 @@ review-validate: | $(STAMP)  ## rasa data validate on a copy of bot/ with REVIEW
 		cp "$(REVIEW_FILE)" "$$copy/bot/data/nlu/review-nlu.yml" && \
 		echo "rasa data validate: a copy of bot/ with $(REVIEW_FILE) in data/nlu/" && \
 		$(MAKE) --no-print-directory validate VALIDATE_DIR="$$copy"
+
+# A scripted run for the report: 200 readers each ask 5 turns of the eval's conversations and rate 40 % of the
+# answers honestly (👍 when the expected answer is there), 10 at a time, against their own servers and a fresh
+# SQLite store.
+USAGE_DEMO := var/usage-demo
+usage-demo: setup  ## 200 scripted conversations with ratings into var/usage-demo/, then make report on them
+	rm -rf $(USAGE_DEMO) && mkdir -p $(USAGE_DEMO)
+	sed 's|db: var/tracker.db|db: $(USAGE_DEMO)/tracker.db|' bot/endpoints.yml > $(USAGE_DEMO)/endpoints.yml
+	$(PY) scripts/load.py --senders 200 --concurrency 10 --messages 5 --rate 0.4 --endpoints $(USAGE_DEMO)/endpoints.yml
+	$(MAKE) --no-print-directory report ENDPOINTS=$(USAGE_DEMO)/endpoints.yml

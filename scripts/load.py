@@ -68,11 +68,12 @@ class Result:
     matched: int = 0
     elapsed: float = 0.0
     lost: int = 0
+    rated: int = 0
     loss_examples: list[str] = field(default_factory=list)
 
     @property
     def sent(self) -> int:
-        return self.senders * self.messages
+        return self.senders * self.messages + self.rated
 
     def percentile(self, p: float) -> float:
         """Latency percentile in milliseconds (nearest rank)."""
@@ -85,7 +86,8 @@ class Result:
         """The figures, as printed and as `--json` writes them."""
         return {
             "senders": self.senders, "messages_per_sender": self.messages, "sent": self.sent,
-            "answered": len(self.latencies), "errors": sum(self.errors.values()), "error_kinds": dict(self.errors),
+            "answered": len(self.latencies), "ratings": self.rated, "errors": sum(self.errors.values()),
+            "error_kinds": dict(self.errors),
             "lost": self.lost, "p50_ms": round(self.percentile(50), 1), "p95_ms": round(self.percentile(95), 1),
             "p99_ms": round(self.percentile(99), 1),
             "mean_ms": round(1000 * statistics.fmean(self.latencies), 1) if self.latencies else None,
@@ -124,10 +126,23 @@ def matches(reply: str, expect: tuple[str, ...]) -> bool:
     return all(any(alt.strip().lower() in low for alt in element.split("|")) for element in expect)
 
 
+UP, DOWN = '/feedback{"rating": "up"}', '/feedback{"rating": "down"}'
+
+
 async def run_sender(
     session: aiohttp.ClientSession, url: str, sender: str, script: list[Turn], result: Result,
+    sent: list[Turn], rate: float = 0.0, rng: random.Random | None = None,
 ) -> None:
-    for turn in script:
+    """Send the script in order; with `rate`, press 👍 or 👎 under that share of the rateable answers.
+
+    The reader is honest: 👍 when the reply holds the eval's expected answer (or none is
+    expected), 👎 when it does not. `sent` receives every message sent, ratings included.
+    """
+    rng = rng or random.Random(0)
+    pending = list(script)
+    while pending:
+        turn = pending.pop(0)
+        sent.append(turn)
         started = time.perf_counter()
         try:
             async with session.post(url, json={"sender": sender, "message": turn.text}) as resp:
@@ -141,7 +156,9 @@ async def run_sender(
             result.errors[f"HTTP {status}"] += 1
             continue
         try:
-            reply = "\n".join(str(m.get("text") or "") for m in json.loads(body))
+            messages = json.loads(body)
+            reply = "\n".join(str(m.get("text") or "") for m in messages)
+            payloads = {b.get("payload") for m in messages for b in m.get("buttons") or []}
         except (ValueError, AttributeError):
             result.errors["reply is not a JSON list"] += 1
             continue
@@ -152,32 +169,45 @@ async def run_sender(
             result.errors["action server failed"] += 1
             continue
         result.latencies.append(took)
+        good = matches(reply, turn.expect) if turn.expect else True
         if turn.expect:
             result.expected += 1
-            result.matched += matches(reply, turn.expect)
+            result.matched += good
+        if rate and UP in payloads and rng.random() < rate:
+            pending.insert(0, Turn(UP if good else DOWN))
+            result.rated += 1
 
 
 async def run_load(
     urls: list[str], senders: int, messages: int, seed: int = 7, max_seconds: float = 900, prefix: str | None = None,
+    rate: float = 0.0, concurrency: int = 0,
 ) -> tuple[Result, dict[str, list[Turn]]]:
-    """All senders at once; sender i talks to urls[i % len(urls)]. Returns the result and what each sent."""
+    """All senders at once (or `concurrency` at a time); sender i talks to urls[i % len(urls)].
+
+    Returns the result and what each sender sent.
+    """
     prefix = prefix or f"load-{uuid.uuid4().hex[:8]}"
     scripts = {f"{prefix}-{i:03d}": s for i, s in enumerate(scripts_for(senders, messages, seed))}
+    sent: dict[str, list[Turn]] = {sender: [] for sender in scripts}
     result = Result(senders, messages)
     timeout = aiohttp.ClientTimeout(total=max_seconds)
     connector = aiohttp.TCPConnector(limit=senders)
+    gate = asyncio.Semaphore(concurrency or senders)
+
+    async def one(i: int, sender: str, script: list[Turn]) -> None:
+        async with gate:
+            await run_sender(session, urls[i % len(urls)].rstrip("/") + "/webhooks/rest/webhook", sender, script,
+                             result, sent[sender], rate, random.Random(seed * 100_003 + i))
+
     started = time.perf_counter()
     async with aiohttp.ClientSession(timeout=timeout, connector=connector) as session:
-        tasks = [
-            run_sender(session, urls[i % len(urls)].rstrip("/") + "/webhooks/rest/webhook", sender, script, result)
-            for i, (sender, script) in enumerate(scripts.items())
-        ]
+        tasks = [one(i, sender, script) for i, (sender, script) in enumerate(scripts.items())]
         try:
             await asyncio.wait_for(asyncio.gather(*tasks), timeout=max_seconds)
         except asyncio.TimeoutError:
             result.errors["run stopped at --max-seconds"] += 1
     result.elapsed = time.perf_counter() - started
-    return result, scripts
+    return result, sent
 
 
 def check_tracker(tracker_url: str, scripts: dict[str, list[Turn]], result: Result) -> None:
@@ -229,7 +259,8 @@ def tracker_url_from(endpoints: Path) -> str:
 
 def print_summary(summary: dict[str, Any], examples: list[str]) -> None:
     rows = [
-        ("senders x messages", f"{summary['senders']} x {summary['messages_per_sender']} = {summary['sent']}"),
+        ("senders x messages", f"{summary['senders']} x {summary['messages_per_sender']}"
+                               f" + {summary['ratings']} ratings = {summary['sent']}"),
         ("answered", summary["answered"]),
         ("errors", f"{summary['errors']} {summary['error_kinds'] or ''}".strip()),
         ("lost in the tracker store", summary["lost"]),
@@ -256,6 +287,9 @@ def main() -> int:
     parser.add_argument("--max-seconds", type=float, default=900)
     parser.add_argument("--seed", type=int, default=7)
     parser.add_argument("--json", type=Path, help="also write the figures to this file")
+    parser.add_argument("--concurrency", type=int, default=0, help="readers at a time; default: all at once")
+    parser.add_argument("--rate", type=float, default=0.0,
+                        help="share of answers a reader rates 👍 (expected answer given) or 👎 (not); default 0")
     args = parser.parse_args()
     for url in args.url or []:
         if not url.startswith(("http://127.0.0.1", "http://localhost", "http://[::1]")):
@@ -272,7 +306,10 @@ def main() -> int:
     try:
         urls = args.url or [servers.rasa_url]  # type: ignore[union-attr]
         print(f"{args.senders} senders x {args.messages} messages against {', '.join(urls)} ...", flush=True)
-        result, scripts = asyncio.run(run_load(urls, args.senders, args.messages, args.seed, args.max_seconds))
+        result, scripts = asyncio.run(
+            run_load(urls, args.senders, args.messages, args.seed, args.max_seconds, rate=args.rate,
+                     concurrency=args.concurrency)
+        )
     finally:
         if servers is not None:
             servers.stop()
