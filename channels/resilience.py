@@ -22,7 +22,14 @@ call to the action server happens, whatever channel the message came from:
   Rasa's own control flow and passes through untouched.
 
 The next message calls the action server again, so answers come back as soon
-as it is up. `channels/__init__.py` calls `install()`, so it is in place
+as it is up.
+
+`install()` also replaces `RemoteAction._validate_action_result`. Rasa checks
+every action server reply with `jsonschema.validate`, which first checks the
+schema itself against its meta-schema, on every call: 19 ms of every article
+answer (`make bench`, bench/results.md). The schema never changes, so its
+validator is built once; replies are still validated in full, with Rasa's own
+error message. `channels/__init__.py` calls `install()`, so it is in place
 whenever bot/credentials.yml loads any of our channels (REST, web, Telegram);
 installing twice is a no-op.
 """
@@ -35,6 +42,8 @@ import logging
 from collections.abc import Awaitable, Callable
 from typing import Any
 
+from jsonschema import validators
+from jsonschema.exceptions import best_match
 from rasa.core.actions.action import ActionExecutionRejection, RemoteAction, create_bot_utterance
 from rasa.shared.exceptions import RasaException
 
@@ -87,8 +96,30 @@ def resilient(run: RunMethod) -> RunMethod:
     return run_or_apologise
 
 
+@functools.lru_cache(maxsize=1)
+def response_validator() -> Any:
+    """The validator of Rasa's action response schema, with the schema itself checked once."""
+    schema = RemoteAction.action_response_format_spec()
+    kind = validators.validator_for(schema)
+    kind.check_schema(schema)
+    return kind(schema)
+
+
+def validate_action_result(self: RemoteAction, result: dict[str, Any]) -> bool:
+    """Rasa's check of an action server reply, with the same error, without re-checking the schema."""
+    error = best_match(response_validator().iter_errors(result))
+    if error is not None:
+        error.message += (
+            ". Failed to validate Action server response from API, make sure your response from the Action "
+            "endpoint is valid."
+        )
+        raise error
+    return True
+
+
 def install() -> None:
-    """Wrap `RemoteAction.run` once per process."""
+    """Wrap `RemoteAction.run` and speed up its reply check, once per process."""
     if getattr(RemoteAction.run, _MARK, False):
         return
     RemoteAction.run = resilient(RemoteAction.run)  # type: ignore[method-assign]
+    RemoteAction._validate_action_result = validate_action_result  # type: ignore[method-assign]
