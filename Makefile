@@ -190,6 +190,16 @@ audit: $(AUDIT_VENV)/.installed  ## Known vulnerabilities of the pinned packages
 	$(AUDIT_VENV)/bin/python security/audit.py $(addprefix --lock ,$(AUDIT_LOCKS)) --allowlist security/advisories.toml \
 		--service $(AUDIT_SERVICE) $(if $(AUDIT_OSV_URL),--osv-url $(AUDIT_OSV_URL)) $(if $(AUDIT_OSV_DB),--osv-db $(AUDIT_OSV_DB))
 
+# --- benchmark -----------------------------------------------------------------------------------
+# Medians and ratios against a floor measured in the same run (bench/results.md). Servers on 6405/6455.
+
+.PHONY: bench
+
+BENCH_ARGS ?=
+
+bench: setup  ## Latency, throughput, cold start, memory and index scale; writes bench/results.md and bench/bench.png
+	$(PY) scripts/bench.py $(BENCH_ARGS)
+
 # --- articles ------------------------------------------------------------------------------------
 # Adding, replacing or removing an article embeds only that article (the index caches each article's vectors
 # under var/index/cache/) and needs no `rasa train`: the Rasa model knows intents, not articles.

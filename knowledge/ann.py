@@ -81,11 +81,12 @@ def check_loaded(index: faiss.Index, recorded: str | None) -> str | None:
 def search(index: faiss.Index, queries: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
     """Scores and row ids of the k nearest rows per query, computed on the calling thread alone.
 
-    HNSW starts an OpenMP team even for one query; on two busy cores the team
-    waits for a thread that is not scheduled, and single queries got ten times
-    slower at p99 (make bench). A server searches one question per thread, so
-    one thread is right. OpenMP keeps the setting per thread, so it is set here,
-    in the thread that searches, and given back afterwards.
+    HNSW starts an OpenMP team even for one query; when another process holds a
+    core, the team waits for a thread that is not scheduled, and the p99 of a
+    single query grows several-fold (make bench, "one core busy"). A server
+    searches one question per thread, so one thread is right. OpenMP keeps the
+    setting per thread, so it is set here, in the thread that searches, and
+    given back afterwards.
     """
     previous = faiss.omp_get_max_threads()
     faiss.omp_set_num_threads(1)

@@ -1,0 +1,119 @@
+"""Inside the action: where the time of one article answer goes, stage by stage, in-process.
+
+Runs the real `ActionAnswerQuestion` with rasa_sdk's Tracker and
+CollectingDispatcher on the eval's questions (each conversation's turns in
+order, with the slots the previous turn set), and reads the stage timers of
+knowledge/timing.py: the query embedding, the FAISS search, the ranking and
+answer extraction (what `Retriever.answer` does besides those two), building
+the response (buttons, answer metadata, slot events), and the JSON body the
+action server sends back.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import yaml
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from rasa_sdk import Tracker  # noqa: E402
+from rasa_sdk.executor import CollectingDispatcher  # noqa: E402
+
+from actions.actions import ActionAnswerQuestion  # noqa: E402
+from knowledge.search import Retriever  # noqa: E402
+from knowledge.timing import Recorder  # noqa: E402
+
+QUESTIONS = ROOT / "tests" / "eval" / "questions.yml"
+STAGES = ("embed", "faiss", "extract", "response", "json", "total")
+STAGE_LABELS = {
+    "embed": "query embedding (e5)",
+    "faiss": "FAISS search",
+    "extract": "ranking + answer extraction",
+    "response": "response building",
+    "json": "JSON body",
+    "total": "whole action",
+}
+
+
+@dataclass
+class StageResult:
+    """Milliseconds per stage for every question."""
+
+    ms: dict[str, list[float]] = field(default_factory=lambda: {s: [] for s in STAGES})
+
+    def merge(self, other: StageResult) -> None:
+        """Pool another block of the same condition."""
+        for name, values in other.ms.items():
+            self.ms[name] += values
+
+    def pct(self, name: str, q: float) -> float:
+        """A stage's percentile in ms."""
+        return float(np.percentile(self.ms[name], q))
+
+
+def conversations() -> list[list[str]]:
+    """The eval's conversations about the article (chit-chat goes to Rasa's responses, not to the action)."""
+    items = yaml.safe_load(QUESTIONS.read_text(encoding="utf-8"))["items"]
+    return [[t["ask"] for t in i["turns"]] for i in items if i["category"] != "chitchat"]
+
+
+def _vary(text: str) -> str:
+    """The second pass asks the same questions as a hurried reader types them."""
+    return text.lower().rstrip("?!. ")
+
+
+def _tracker(text: str, slots: dict[str, Any]) -> Tracker:
+    latest = {"text": text, "intent": {"name": "ask_article", "confidence": 0.9}, "entities": []}
+    events: list[dict[str, Any]] = [{"event": "user", "text": text, "parse_data": latest}]
+    return Tracker("bench", dict(slots), latest, events, False, None, {}, "action_listen")
+
+
+def measure(retriever: Retriever, vary: bool = False) -> StageResult:
+    """Time every stage for each turn of the eval's conversations, as typed there or `vary`-ed."""
+    action = ActionAnswerQuestion(retriever)
+    result = StageResult()
+    loop = asyncio.new_event_loop()
+    try:
+        for turns in conversations():
+            slots: dict[str, Any] = {}
+            for text in turns:
+                text = _vary(text) if vary else text
+                dispatcher = CollectingDispatcher()
+                with Recorder() as rec:
+                    started = time.perf_counter()
+                    events = loop.run_until_complete(action.run(dispatcher, _tracker(text, slots), {}))
+                    body_started = time.perf_counter()
+                    json.dumps({"events": events, "responses": dispatcher.messages})
+                    ended = time.perf_counter()
+                seconds = rec.seconds
+                for name in ("embed", "faiss", "response"):
+                    result.ms[name].append(seconds[name] * 1000)
+                result.ms["extract"].append((seconds["answer"] - seconds["embed"] - seconds["faiss"]) * 1000)
+                result.ms["json"].append((ended - body_started) * 1000)
+                result.ms["total"].append((ended - started) * 1000)
+                slots.update({e["name"]: e["value"] for e in events if e.get("event") == "slot"})
+    finally:
+        loop.close()
+    return result
+
+
+def embed_rate(retriever: Retriever) -> tuple[int, float]:
+    """Query tokens (prefix and special tokens included) and seconds to embed them one question at a time."""
+    tokenizer = retriever.embedder._require().tokenizer
+    tokens, seconds = 0, 0.0
+    for turns in conversations():
+        for text in turns:
+            started = time.perf_counter()
+            retriever.embedder.embed_queries([text])
+            seconds += time.perf_counter() - started
+            tokens += len(tokenizer(retriever.embedder.query_prefix + text)["input_ids"])
+    return tokens, seconds
