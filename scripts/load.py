@@ -24,7 +24,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
-import os
 import random
 import statistics
 import sys
@@ -43,6 +42,8 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "scripts"))
 
 from serve import Servers  # noqa: E402
+
+from usage.store import tracker_url_from  # noqa: E402 - one reading of the endpoints file, shared with make report
 
 QUESTIONS = ROOT / "tests" / "eval" / "questions.yml"
 # The reply Rasa gives when the action server failed (channels/resilience.py): an error, not an answer.
@@ -239,22 +240,6 @@ def check_tracker(tracker_url: str, scripts: dict[str, list[Turn]], result: Resu
             result.lost += lost
             if len(result.loss_examples) < 5:
                 result.loss_examples.append(f"{sender}: sent {len(sent)}, stored {len(texts)}, unanswered {unanswered}")
-
-
-def tracker_url_from(endpoints: Path) -> str:
-    """The SQLAlchemy URL of an endpoints file's SQL tracker store, its `${VAR}`s filled from the environment."""
-    config = yaml.safe_load(os.path.expandvars(endpoints.read_text(encoding="utf-8"))).get("tracker_store") or {}
-    if config.get("type") != "SQL":
-        raise SystemExit(f"{endpoints} has no SQL tracker store; pass --tracker")
-    dialect = config.get("dialect", "sqlite")
-    if dialect == "sqlite":
-        db = Path(config.get("db", "rasa.db"))
-        return f"sqlite:///{db if db.is_absolute() else ROOT / db}"
-    url = sa.engine.URL.create(
-        drivername=dialect, username=config.get("username"), password=config.get("password"),
-        host=config.get("url"), port=int(config["port"]) if config.get("port") else None, database=config.get("db"),
-    )
-    return url.render_as_string(hide_password=False)
 
 
 def print_summary(summary: dict[str, Any], examples: list[str]) -> None:

@@ -37,7 +37,7 @@ class Row:
 def tracker_url_from(endpoints: Path) -> str:
     """The SQLAlchemy URL of an endpoints file's SQL tracker store, its `${VAR}`s filled from the environment.
 
-    The same reading as scripts/load.py, plus a clear message when a `${VAR}` is unset
+    scripts/load.py uses it too. It says clearly when a `${VAR}` is unset
     (os.path.expandvars leaves it as it is, and the connection would fail later, obscurely).
     """
     raw = endpoints.read_text(encoding="utf-8")
