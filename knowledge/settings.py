@@ -20,7 +20,8 @@ def _env_path(name: str, default: Path) -> Path:
     return Path(value).expanduser().resolve() if value else default
 
 
-def _env_float(name: str, default: float) -> float:
+def env_float(name: str, default: float) -> float:
+    """A number from the environment, or the default when unset; a clear error naming the variable otherwise."""
     value = os.environ.get(name)
     if not value:
         return default
@@ -57,10 +58,10 @@ class Settings:
             query_prefix=os.environ.get("EMBEDDING_QUERY_PREFIX", "query: " if is_e5 else ""),
             passage_prefix=os.environ.get("EMBEDDING_PASSAGE_PREFIX", "passage: " if is_e5 else ""),
             # Calibrated on tests/eval/questions.yml (README, "How good are the answers").
-            min_dense_score=_env_float("ANSWER_MIN_DENSE", 0.90),
-            min_dense_with_words=_env_float("ANSWER_MIN_DENSE_WITH_WORDS", 0.74),
-            min_known_share=_env_float("ANSWER_MIN_KNOWN", 0.2),
-            suggestions=int(_env_float("ANSWER_SUGGESTIONS", 3)),
+            min_dense_score=env_float("ANSWER_MIN_DENSE", 0.90),
+            min_dense_with_words=env_float("ANSWER_MIN_DENSE_WITH_WORDS", 0.74),
+            min_known_share=env_float("ANSWER_MIN_KNOWN", 0.2),
+            suggestions=int(env_float("ANSWER_SUGGESTIONS", 3)),
         )
 
 
@@ -150,7 +151,7 @@ def action_timeout() -> float:
     reply; past this limit the reader is told the article cannot be looked up
     right now (channels/resilience.py).
     """
-    return _env_float("ACTION_TIMEOUT", 20.0)
+    return env_float("ACTION_TIMEOUT", 20.0)
 
 
 @dataclass(frozen=True)
@@ -172,8 +173,8 @@ class ChannelSettings:
         WEB_ALLOWED_ORIGINS (space- or comma-separated; default none: only the page's own origin)."""
         origins = os.environ.get("WEB_ALLOWED_ORIGINS", "").replace(",", " ").split()
         return cls(
-            rate_burst=int(_env_float("RATE_LIMIT_BURST", 20)),
-            rate_per_minute=_env_float("RATE_LIMIT_PER_MINUTE", 30),
+            rate_burst=int(env_float("RATE_LIMIT_BURST", 20)),
+            rate_per_minute=env_float("RATE_LIMIT_PER_MINUTE", 30),
             allowed_origins=tuple(o.rstrip("/") for o in origins),
         )
 

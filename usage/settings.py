@@ -11,18 +11,9 @@ import secrets
 from dataclasses import dataclass
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
+from knowledge.settings import ROOT, env_float
+
 DEFAULT_SALT_FILE = ROOT / "var" / "report-salt"
-
-
-def _env_float(name: str, default: float) -> float:
-    value = os.environ.get(name)
-    if not value:
-        return default
-    try:
-        return float(value)
-    except ValueError as exc:
-        raise ValueError(f"{name} must be a number, got {value!r}") from exc
 
 
 @dataclass(frozen=True, repr=False)
@@ -54,9 +45,9 @@ class UsageSettings:
             # e5 cosines bunch together: different topics reached 0.87 on our calibration questions, and
             # e5-small puts different questions on one subject above 0.90; 0.93 keeps paraphrases together
             # and them apart (measured on the usage-demo run; README, "Learning from use").
-            cluster_threshold=_env_float("REPORT_CLUSTER_THRESHOLD", 0.93),
-            review_min_confidence=_env_float("REVIEW_MIN_CONFIDENCE", 0.6),
-            top=int(_env_float("REPORT_TOP", 10)),
+            cluster_threshold=env_float("REPORT_CLUSTER_THRESHOLD", 0.93),
+            review_min_confidence=env_float("REVIEW_MIN_CONFIDENCE", 0.6),
+            top=int(env_float("REPORT_TOP", 10)),
         )
 
 
