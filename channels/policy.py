@@ -87,15 +87,21 @@ def clean(text: str) -> str:
     return re.sub(r" {2,}", " ", "".join(kept)).strip()
 
 
-def _choose_passage_entities(raw: str | None) -> str | None:
-    """`{"article": ..., "paragraph": n}` re-serialised, or None when it is not what our buttons send."""
+def _json_object(raw: str | None) -> dict[str, object] | None:
+    """The `{...}` after a slash command as a dict, or None when it is missing, not JSON or not an object."""
     if not raw:
         return None
     try:
         entities = json.loads(raw)
     except ValueError:
         return None
-    if not isinstance(entities, dict) or not set(entities) <= USER_INTENTS["choose_passage"]:
+    return entities if isinstance(entities, dict) else None
+
+
+def _choose_passage_entities(raw: str | None) -> str | None:
+    """`{"article": ..., "paragraph": n}` re-serialised, or None when it is not what our buttons send."""
+    entities = _json_object(raw)
+    if entities is None or not set(entities) <= USER_INTENTS["choose_passage"]:
         return None
     paragraph = entities.get("paragraph")
     if isinstance(paragraph, str) and paragraph.isdigit():
@@ -110,13 +116,8 @@ def _choose_passage_entities(raw: str | None) -> str | None:
 
 def _choose_article_entities(raw: str | None) -> str | None:
     """`{"article": id}` (or "*" for all articles) re-serialised, or None when it is not what our buttons send."""
-    if not raw:
-        return None
-    try:
-        entities = json.loads(raw)
-    except ValueError:
-        return None
-    if not isinstance(entities, dict) or set(entities) != {"article"}:
+    entities = _json_object(raw)
+    if entities is None or set(entities) != {"article"}:
         return None
     article = entities["article"]
     if not isinstance(article, str) or not (article == "*" or _ARTICLE_ID.fullmatch(article)):
@@ -126,11 +127,8 @@ def _choose_article_entities(raw: str | None) -> str | None:
 
 def _feedback_entities(raw: str | None) -> str | None:
     """`{"rating": "up"|"down"}` re-serialised, or None when it is not what the 👍/👎 buttons send."""
-    try:
-        entities = json.loads(raw) if raw else None
-    except ValueError:
-        return None
-    if not isinstance(entities, dict) or set(entities) != {"rating"} or entities["rating"] not in ("up", "down"):
+    entities = _json_object(raw)
+    if entities is None or set(entities) != {"rating"} or entities["rating"] not in ("up", "down"):
         return None
     return json.dumps(entities)
 
