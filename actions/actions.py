@@ -124,6 +124,14 @@ class RetrieverAction(Action, ABC):
     def name(self) -> str:
         """The name used in the domain and rules."""
 
+    async def ask(self, question: str, context: Context, chosen: tuple[str, int] | None = None,
+                  article: str = "", avoid: tuple[tuple[str, int], ...] = ()) -> Answer:
+        """Off the event loop: embedding is CPU work, and a swapped index is loaded on this call."""
+        with stage("answer"):
+            return await asyncio.get_running_loop().run_in_executor(
+                None, lambda: self.retriever.answer(question, context, chosen, article, avoid)
+            )
+
 
 class ActionAnswerQuestion(RetrieverAction):
     """Answers the latest user message from the article, with a citation and follow-up buttons."""
@@ -148,13 +156,6 @@ class ActionAnswerQuestion(RetrieverAction):
         answer = await self.ask(question, context, chosen, article)
         return send(dispatcher, answer)
 
-    async def ask(self, question: str, context: Context, chosen: tuple[str, int] | None = None,
-                  article: str = "", avoid: tuple[tuple[str, int], ...] = ()) -> Answer:
-        """Off the event loop: embedding is CPU work, and a swapped index is loaded on this call."""
-        with stage("answer"):
-            return await asyncio.get_running_loop().run_in_executor(
-                None, lambda: self.retriever.answer(question, context, chosen, article, avoid)
-            )
 
 
 def send(dispatcher: CollectingDispatcher, answer: Answer) -> list[dict[str, Any]]:
@@ -234,7 +235,7 @@ class ActionOutOfScope(ActionWithSuggestions):
         """The answer when retrieval quotes a passage, otherwise the polite refusal."""
         question = (tracker.latest_message.get("text") or "").strip()
         if question:
-            answer = await ActionAnswerQuestion(self.retriever).ask(question, context_from(tracker))
+            answer = await self.ask(question, context_from(tracker))
             if answer.found and answer.paragraph is not None:
                 return send(dispatcher, answer)
         return await super().run(dispatcher, tracker, domain)
@@ -294,9 +295,7 @@ class ActionFeedback(RetrieverAction):
             return events
         rated = (str(last.get("article_id")), int(last.get("paragraph") or 0))
         question = str(last.get("resolved") or last.get("question") or "")
-        answer = await ActionAnswerQuestion(self.retriever).ask(
-            question, Context(article=context.article), avoid=(rated,)
-        )
+        answer = await self.ask(question, Context(article=context.article), avoid=(rated,))
         if answer.found and (answer.paragraph is not None or answer.choices):
             dispatcher.utter_message(text="Terima kasih atas masukannya. Maaf kalau kurang tepat; "
                                           "mungkin bagian artikel ini yang Anda maksud:")
