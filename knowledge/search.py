@@ -93,6 +93,7 @@ class Retriever:
         self._articles: dict[str, Article] = {}
         self._lexical: LexicalIndex | None = None
         self._lexicons: dict[str, LexicalIndex] = {}
+        self._vocabularies: dict[str, set[str]] = {}  # every content term of each article's paragraphs
         self._speakers: dict[Key, Speaker] = {}
         self._suggestions: list[tuple[str, Suggestion]] = []
 
@@ -121,6 +122,9 @@ class Retriever:
             aid: LexicalIndex([a], {k: t for k, t in speaker_terms.items() if k[0] == aid})
             for aid, a in self._articles.items()
         } if len(self._articles) > 1 else {}
+        self._vocabularies = {
+            aid: set().union(*(t for k, t in self._lexical.terms.items() if k[0] == aid)) for aid in self._articles
+        }
         self._index = index
         self._suggestions = self._verified_suggestions()
 
@@ -475,14 +479,10 @@ class Retriever:
         rival = next((h for h in hits[1:] if h.article_id != top.article_id), None)
         if rival is None or top.dense - rival.dense >= ARTICLE_MARGIN or not self.is_answerable(q, rival):
             return None
-        mine, theirs = self._article_terms(top.article_id), self._article_terms(rival.article_id)
+        mine, theirs = self._vocabularies[top.article_id], self._vocabularies[rival.article_id]
         if any((t in mine) != (t in theirs) for t in q.terms):
             return None
         return rival
-
-    def _article_terms(self, article_id: str) -> set[str]:
-        """Every content term of an article's paragraphs."""
-        return set().union(*(t for k, t in self.lexical.terms.items() if k[0] == article_id))
 
     def _which_article(self, question: str, resolved: str, article_ids: list[str], context: Context) -> Answer:
         """Ask which article is meant, one button per article; the question waits in the context."""
