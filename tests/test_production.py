@@ -12,7 +12,6 @@ Ports are overridable, so this module can share the machine with other test sess
 from __future__ import annotations
 
 import asyncio
-import glob
 import json
 import os
 import shutil
@@ -39,6 +38,7 @@ from serve import Servers
 
 from knowledge.settings import ROOT
 from stores.redis_lock import AtomicRedisLockStore
+from tests.pg import throwaway_postgres
 
 pytestmark = [pytest.mark.e2e, pytest.mark.slow]
 
@@ -82,12 +82,6 @@ def new_sender() -> str:
     return f"prod-{uuid.uuid4().hex[:10]}"
 
 
-def run(cmd: list[str], cwd: Path) -> None:
-    result = subprocess.run(cmd, cwd=cwd, capture_output=True, text=True, timeout=120, check=False)
-    if result.returncode != 0:
-        pytest.fail(f"{' '.join(cmd)} failed ({result.returncode}):\n{result.stdout[-2000:]}\n{result.stderr[-2000:]}")
-
-
 def start_or_fail(what: dict[str, Any], logs: Path) -> dict[str, float]:
     """Run start functions in parallel (two cores: overlapping start-ups saves about a third)."""
     with ThreadPoolExecutor(len(what)) as pool:
@@ -129,32 +123,8 @@ def scratch() -> Iterator[Path]:
 @pytest.fixture(scope="module")
 def postgres(scratch: Path) -> Iterator[dict[str, str]]:
     """A throw-away PostgreSQL cluster on 127.0.0.1:PG_PORT with a `rasa` role (password) and database."""
-    bins = sorted(glob.glob("/usr/lib/postgresql/*/bin/pg_ctl"))
-    if not bins or shutil.which("runuser") is None:
-        pytest.fail("PostgreSQL is not installed: run `make system-deps`")
-    bindir = Path(bins[-1]).parent
-    home, data, sock = scratch / "pg", scratch / "pg" / "data", scratch / "pg" / "sock"
-    sock.mkdir(parents=True)
-    shutil.chown(home, "postgres", "postgres")
-    shutil.chown(sock, "postgres", "postgres")
-    as_postgres = ["runuser", "-u", "postgres", "--"]
-    # PostgreSQL refuses to run as root; the postgres system user owns the data dir.
-    run([*as_postgres, str(bindir / "initdb"), "-D", str(data), "-U", "postgres", "-E", "UTF8", "--locale=C",
-         "--auth-local=trust", "--auth-host=scram-sha-256", "--no-sync"], cwd=home)
-    options = f"-p {PG_PORT} -k {sock} -c listen_addresses=127.0.0.1 -c fsync=off -c max_connections=50"
-    run([*as_postgres, str(bindir / "pg_ctl"), "-D", str(data), "-l", str(home / "server.log"), "-o", options,
-         "-w", "-t", "60", "start"], cwd=home)
-    try:
-        admin = psycopg2.connect(host=str(sock), port=PG_PORT, user="postgres", dbname="postgres")
-        admin.autocommit = True
-        with admin.cursor() as cur:
-            cur.execute(f"CREATE ROLE {DB['DB_USER']} LOGIN PASSWORD %s", (DB["DB_PASSWORD"],))
-            cur.execute(f"CREATE DATABASE {DB['DB_NAME']} OWNER {DB['DB_USER']}")
-        admin.close()
-        yield DB
-    finally:
-        subprocess.run([*as_postgres, str(bindir / "pg_ctl"), "-D", str(data), "-m", "fast", "-w", "stop"],
-                       cwd=home, capture_output=True, timeout=60, check=False)
+    with throwaway_postgres(scratch / "pg", PG_PORT, DB, options="-c max_connections=50") as db:
+        yield db
 
 
 @pytest.fixture(scope="module")

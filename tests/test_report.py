@@ -9,7 +9,6 @@ Clustering uses the tests' hashed bag-of-words embedder; one slow test uses the 
 from __future__ import annotations
 
 import asyncio
-import glob
 import os
 import shutil
 import sqlite3
@@ -36,6 +35,7 @@ from rasa.shared.core.trackers import DialogueStateTracker
 
 from knowledge.settings import ROOT
 from tests.conftest import HashEmbedder
+from tests.pg import throwaway_postgres
 from usage.cluster import cluster_questions, normalise
 from usage.events import Conversation, Turn, conversations, pseudonym
 from usage.report import analyse, render_markdown, summary_lines, write_report
@@ -546,39 +546,13 @@ PG = {"DB_HOST": "127.0.0.1", "DB_PORT": str(PG_PORT), "DB_NAME": "rasa", "DB_US
 
 @pytest.fixture(scope="module")
 def postgres_db() -> Iterator[dict[str, str]]:
-    """A throw-away PostgreSQL on 127.0.0.1:PG_PORT (as in tests/test_production.py), with a `rasa` database."""
-    import psycopg2
-
-    bins = sorted(glob.glob("/usr/lib/postgresql/*/bin/pg_ctl"))
-    if not bins or shutil.which("runuser") is None:
-        pytest.fail("PostgreSQL is not installed: run `make system-deps`")
-    bindir = Path(bins[-1]).parent
+    """A throw-away PostgreSQL on 127.0.0.1:PG_PORT, as in tests/test_production.py, with a `rasa` database."""
     home = Path(tempfile.mkdtemp(prefix="tanya-usage-pg-"))
     home.chmod(0o755)
-    data, sock = home / "data", home / "sock"
-    sock.mkdir()
-    shutil.chown(home, "postgres", "postgres")
-    shutil.chown(sock, "postgres", "postgres")
-    as_postgres = ["runuser", "-u", "postgres", "--"]
-
-    def run(*cmd: str) -> None:
-        subprocess.run([*as_postgres, *cmd], cwd=home, check=True, capture_output=True, timeout=120)
-
     try:
-        run(str(bindir / "initdb"), "-D", str(data), "-U", "postgres", "-E", "UTF8", "--locale=C",
-            "--auth-local=trust", "--auth-host=scram-sha-256", "--no-sync")
-        run(str(bindir / "pg_ctl"), "-D", str(data), "-l", str(home / "server.log"), "-w", "-t", "60", "-o",
-            f"-p {PG_PORT} -k {sock} -c listen_addresses=127.0.0.1 -c fsync=off", "start")
-        admin = psycopg2.connect(host=str(sock), port=PG_PORT, user="postgres", dbname="postgres")
-        admin.autocommit = True
-        with admin.cursor() as cur:
-            cur.execute(f"CREATE ROLE {PG['DB_USER']} LOGIN PASSWORD %s", (PG["DB_PASSWORD"],))
-            cur.execute(f"CREATE DATABASE {PG['DB_NAME']} OWNER {PG['DB_USER']}")
-        admin.close()
-        yield PG
+        with throwaway_postgres(home, PG_PORT, PG) as db:
+            yield db
     finally:
-        subprocess.run([*as_postgres, str(bindir / "pg_ctl"), "-D", str(data), "-m", "fast", "-w", "stop"],
-                       cwd=home, capture_output=True, timeout=60, check=False)
         shutil.rmtree(home, ignore_errors=True)
 
 
