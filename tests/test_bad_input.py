@@ -10,7 +10,6 @@ from __future__ import annotations
 import http.client
 import itertools
 import json
-import sqlite3
 import time
 import urllib.request
 import uuid
@@ -22,7 +21,8 @@ import pytest
 from serve import Servers
 
 from channels.policy import EMPTY_REPLY, MAX_BODY_BYTES, NO_WORDS_REPLY, TOO_LONG_REPLY
-from knowledge.settings import ROOT, get_channel_settings
+from knowledge.settings import get_channel_settings
+from tests.tracker_events import user_and_bot_turns
 
 pytestmark = [pytest.mark.e2e, pytest.mark.slow]
 
@@ -139,16 +139,6 @@ def test_both_servers_still_answer_after_the_table(servers: Servers) -> None:
     assert "paragraf 2" in "\n".join(m.get("text", "") for m in json.loads(raw))
 
 
-def user_turns(sender: str) -> list[tuple[str, str]]:
-    """(type, text) of the sender's user and bot events in the session servers' SQLite tracker store."""
-    with sqlite3.connect(ROOT / "var" / "tracker.db") as db:
-        rows = db.execute(
-            "SELECT type_name, data FROM events WHERE sender_id = ? AND type_name IN ('user', 'bot') ORDER BY id",
-            (sender,),
-        ).fetchall()
-    return [(kind, json.loads(data).get("text") or "") for kind, data in rows]
-
-
 def test_a_flood_from_one_sender_is_slowed_down_and_loses_nothing_accepted(servers: Servers) -> None:
     """Two bursts' worth of messages from one sender at once: the burst is answered, the rest get 429 with
     an Indonesian reason and Retry-After; another reader is not slowed; every accepted message is stored
@@ -171,7 +161,7 @@ def test_a_flood_from_one_sender_is_slowed_down_and_loses_nothing_accepted(serve
             assert "Tunggu" in json.loads(raw)["error"]
             assert int(headers["Retry-After"]) >= 1
     assert calm_status == 200 and "paragraf 2" in calm_raw.decode()
-    turns = user_turns(flooder)
+    turns = user_and_bot_turns(flooder)
     kinds = "".join("u" if kind == "user" else "b" for kind, _ in turns)
     assert kinds.count("u") == accepted and "uu" not in kinds and kinds.endswith("b"), turns  # each one answered
     stored = [text for kind, text in turns if kind == "user"]

@@ -2,17 +2,15 @@
 
 from __future__ import annotations
 
-import json
 import os
 import re
-import sqlite3
 import time
 
 import pexpect
 import pytest
 
 from knowledge.settings import ROOT
-from tests.tracker_events import TRACKER_DB
+from tests.tracker_events import slot_values_since
 
 pytestmark = [pytest.mark.e2e, pytest.mark.slow]
 
@@ -71,16 +69,8 @@ def test_shell_answers_takes_feedback_offers_suggestions_and_stops_cleanly() -> 
     finally:
         child.close(force=True)
     assert child.exitstatus == 0
-    ratings = [r for r in recent_feedback(started) if r["question"] in ("Siapa yang menerima predikat WBK?",
-                                                                         "Apa itu WBBM?")]
+    asked = ("Siapa yang menerima predikat WBK?", "Apa itu WBBM?")
+    ratings = [r for r in slot_values_since(started, "feedback") if r["question"] in asked]
     assert [r["rating"] for r in ratings][-2:] == ["up", "down"], ratings
     assert ratings[-2]["passages"] == ["antara-kominfo-wbk-2020#2"]
 
-
-def recent_feedback(since: float) -> list[dict[str, object]]:
-    """Feedback records stored since a time, oldest first (the shell's sender id is random)."""
-    with sqlite3.connect(TRACKER_DB) as db:
-        rows = db.execute(
-            "SELECT data FROM events WHERE type_name = 'slot' AND timestamp >= ? ORDER BY id", (since,)
-        ).fetchall()
-    return [d["value"] for d in (json.loads(r[0]) for r in rows) if d.get("name") == "feedback"]

@@ -21,6 +21,25 @@ def slot_values(sender: str, name: str) -> list[Any]:
     return [d["value"] for d in (json.loads(r[0]) for r in rows) if d.get("name") == name]
 
 
+def user_and_bot_turns(sender: str) -> list[tuple[str, str]]:
+    """(type, text) of one conversation's user and bot events, oldest first."""
+    with sqlite3.connect(TRACKER_DB) as db:
+        rows = db.execute(
+            "SELECT type_name, data FROM events WHERE sender_id = ? AND type_name IN ('user', 'bot') ORDER BY id",
+            (sender,),
+        ).fetchall()
+    return [(kind, json.loads(data).get("text") or "") for kind, data in rows]
+
+
+def slot_values_since(since: float, name: str) -> list[Any]:
+    """The values a slot was set to in any conversation since a time, oldest first (for random sender ids)."""
+    with sqlite3.connect(TRACKER_DB) as db:
+        rows = db.execute(
+            "SELECT data FROM events WHERE type_name = 'slot' AND timestamp >= ? ORDER BY id", (since,)
+        ).fetchall()
+    return [d["value"] for d in (json.loads(r[0]) for r in rows) if d.get("name") == name]
+
+
 def wait_for_slot(sender: str, name: str, timeout: float = 30) -> list[Any]:
     """Slot values once at least one is stored (the tracker is saved right after the reply is sent)."""
     deadline = time.monotonic() + timeout
