@@ -19,7 +19,7 @@ from rasa_sdk.events import SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
 from knowledge.answer import Answer
-from knowledge.embed import ModelNotFoundError
+from knowledge.embed import QUERY_VECTOR, ModelNotFoundError, QueryVector
 from knowledge.followup import Context
 from knowledge.index import IndexNotReady
 from knowledge.search import Retriever, get_retriever
@@ -65,6 +65,11 @@ def context_from(tracker: Tracker) -> Context:
         article=tracker.get_slot("article_scope") or "",
         source=tracker.get_slot("last_article") or "",
     )
+
+
+def nlu_vector(tracker: Tracker) -> QueryVector | None:
+    """The vector Rasa's NLU computed for the latest message (nlu_components/featurizer.py), if it sent one."""
+    return QueryVector.from_dict(tracker.latest_message.get(QUERY_VECTOR))
 
 
 def chosen_article(tracker: Tracker) -> str:
@@ -125,11 +130,15 @@ class RetrieverAction(Action, ABC):
         """The name used in the domain and rules."""
 
     async def ask(self, question: str, context: Context, chosen: tuple[str, int] | None = None,
-                  article: str = "", avoid: tuple[tuple[str, int], ...] = ()) -> Answer:
-        """Off the event loop: embedding is CPU work, and a swapped index is loaded on this call."""
+                  article: str = "", avoid: tuple[tuple[str, int], ...] = (), known: QueryVector | None = None,
+                  ) -> Answer:
+        """Off the event loop: embedding is CPU work, and a swapped index is loaded on this call.
+
+        `known` is NLU's vector of the message; retrieval uses it only if it searches for that text.
+        """
         with stage("answer"):
             return await asyncio.get_running_loop().run_in_executor(
-                None, lambda: self.retriever.answer(question, context, chosen, article, avoid)
+                None, lambda: self.retriever.answer(question, context, chosen, article, avoid, known)
             )
 
 
@@ -153,7 +162,7 @@ class ActionAnswerQuestion(RetrieverAction):
         if chosen is not None:  # the reader picked one passage of a did-you-mean
             question, context = context.question or question, Context(article=context.article)
         article = chosen_article(tracker)  # typed "semua artikel" has no entity: retrieval reads the words
-        answer = await self.ask(question, context, chosen, article)
+        answer = await self.ask(question, context, chosen, article, known=nlu_vector(tracker))
         return send(dispatcher, answer)
 
 
@@ -235,7 +244,7 @@ class ActionOutOfScope(ActionWithSuggestions):
         """The answer when retrieval quotes a passage, otherwise the polite refusal."""
         question = (tracker.latest_message.get("text") or "").strip()
         if question:
-            answer = await self.ask(question, context_from(tracker))
+            answer = await self.ask(question, context_from(tracker), known=nlu_vector(tracker))
             if answer.found and answer.paragraph is not None:
                 return send(dispatcher, answer)
         return await super().run(dispatcher, tracker, domain)

@@ -32,7 +32,7 @@ import numpy as np
 
 from . import ann
 from .chunk import Passage, chunk_article
-from .embed import Embedder
+from .embed import Embedder, model_fingerprint
 from .parse import Article, ArticleParseError, article_paths, load_articles
 from .settings import Settings
 
@@ -48,15 +48,6 @@ BUILD_HINT = "make index"
 
 class IndexNotReady(RuntimeError):
     """The index is missing, stale or unreadable; the message says how to rebuild it."""
-
-
-def model_fingerprint(model: str) -> str:
-    """Identify the model's weights, so an index built with other weights counts as stale."""
-    folder = Path(model).expanduser()
-    for name in ("export_info.json", "config.json"):
-        if (folder / name).is_file():
-            return hashlib.sha256((folder / name).read_bytes()).hexdigest()[:16]
-    return hashlib.sha256(model.encode()).hexdigest()[:16]
 
 
 def article_hashes(articles_dir: Path) -> dict[str, str]:

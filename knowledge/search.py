@@ -16,11 +16,13 @@ import re
 import threading
 from dataclasses import dataclass, replace
 
+import numpy as np
+
 from .ann import search as ann_search
 from .ann import search_depth
 from .answer import Answer, compose, not_covered, whole_quotes
 from .chunk import Passage
-from .embed import Embedder
+from .embed import Embedder, QueryVector, vector_key
 from .extract import Speaker, best_count, count_spans, has_number, paragraph_speakers
 from .followup import Context, focus_of, resolve
 from .index import IndexNotReady, LoadedIndex, load_index
@@ -96,6 +98,8 @@ class Retriever:
         self._vocabularies: dict[str, set[str]] = {}  # every content term of each article's paragraphs
         self._speakers: dict[Key, Speaker] = {}
         self._suggestions: list[tuple[str, Suggestion]] = []
+        # What an NLU vector must have been computed with to stand in for this retriever's own.
+        self._vector_key = vector_key(settings.embedding_model, settings.query_prefix)
 
     # --- loading -------------------------------------------------------------------------------
 
@@ -220,18 +224,26 @@ class Retriever:
                     bonus += KIND_BONUS
         return bonus
 
+    def _query_vector(self, text: str, known: QueryVector | None, dimension: int) -> np.ndarray:
+        """The (1, dimension) vector of `text`: NLU's if it was computed from this text with this model."""
+        if known is not None and known.text == text and known.key == self._vector_key \
+                and known.vector.shape == (dimension,):
+            return known.vector[np.newaxis, :]
+        with stage("embed"):
+            return self.embedder.embed_queries([text])
+
     def search(
         self, question: str | Question, k: int = 5, speaker: Speaker | None = None, exclude: tuple[Key, ...] = (),
-        only: str = "",
+        only: str = "", known: QueryVector | None = None,
     ) -> list[Hit]:
         """Paragraphs ranked by dense similarity, lexical coverage and the question's kind, best first.
 
-        `only` keeps one article's paragraphs (the reader narrowed the scope).
+        `only` keeps one article's paragraphs (the reader narrowed the scope); `known` is the NLU's
+        vector of the message, used if it was computed from this very text.
         """
         q = question if isinstance(question, Question) else analyse(question)
         index = self.index
-        with stage("embed"):
-            query = self.embedder.embed_queries([q.text])
+        query = self._query_vector(q.text, known, index.vectors.d)
         with stage("faiss"):
             scores, ids = ann_search(index.vectors, query, search_depth(index.vectors))
         best_dense: dict[Key, float] = {}
@@ -378,13 +390,14 @@ class Retriever:
 
     def answer(
         self, question: str, context: Context | None = None, chosen: Key | None = None, chosen_article: str = "",
-        avoid: tuple[Key, ...] = (),
+        avoid: tuple[Key, ...] = (), known: QueryVector | None = None,
     ) -> Answer:
         """The precise answer with its quoted source, or an honest 'not covered'; follow-ups use context.
 
         `chosen` is the paragraph the reader picked after a did-you-mean; `chosen_article` the article
         picked from a list or a "which article?" question (`ALL_ARTICLES` widens the scope again);
-        `avoid` the passages a reader marked 👎, so the next best one answers.
+        `avoid` the passages a reader marked 👎, so the next best one answers; `known` the vector
+        Rasa's NLU computed for the message (used only if retrieval searches for that same text).
         """
         context = context or Context()
         if context.article and context.article not in self.articles:
@@ -414,7 +427,7 @@ class Retriever:
         # A chosen paragraph may rank anywhere, so that search keeps every paragraph.
         hits = self.search(
             q, k=len(self.lexical.terms) if chosen else 5 * len(self.articles), speaker=speaker, exclude=exclude,
-            only=within,
+            only=within, known=known,
         )
         if chosen is not None:
             hits = [h for h in hits if h.key == chosen or (not chosen[0] and h.paragraph == chosen[1])]

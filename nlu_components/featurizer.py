@@ -52,6 +52,8 @@ from rasa.shared.nlu.constants import ACTION_TEXT, TEXT
 from rasa.shared.nlu.training_data.message import Message
 from rasa.shared.nlu.training_data.training_data import TrainingData
 
+from knowledge.embed import QUERY_VECTOR, QueryVector
+
 if TYPE_CHECKING:
     from sentence_transformers import SentenceTransformer
 
@@ -117,7 +119,7 @@ class SentenceEmbeddingFeaturizer(DenseFeaturizer, GraphComponent):
         this a re-exported model or another EMBEDDING_MODEL would reuse stale cached
         features.
         """
-        from knowledge.index import model_fingerprint
+        from knowledge.embed import model_fingerprint
         from knowledge.settings import get_settings
 
         settings = get_settings()
@@ -131,6 +133,7 @@ class SentenceEmbeddingFeaturizer(DenseFeaturizer, GraphComponent):
         self._batch_size: int = int(config[BATCH_SIZE])
         self._model: SentenceTransformer | None = None
         self._query_prefix: str = ""
+        self._vector_key: str = ""
 
     @classmethod
     def create(
@@ -151,12 +154,13 @@ class SentenceEmbeddingFeaturizer(DenseFeaturizer, GraphComponent):
     def _require_model(self) -> SentenceTransformer:
         """Load the retrieval's model through its cached factory, so one process holds one copy."""
         if self._model is None:
-            from knowledge.embed import load_model
+            from knowledge.embed import load_model, vector_key
             from knowledge.settings import get_settings
 
             settings = get_settings()
             self._model = load_model(settings.embedding_model)
             self._query_prefix = settings.query_prefix
+            self._vector_key = vector_key(settings.embedding_model, settings.query_prefix)
         return self._model
 
     # --- Rasa entry points ----------------------------------------------------------------------
@@ -168,16 +172,26 @@ class SentenceEmbeddingFeaturizer(DenseFeaturizer, GraphComponent):
         return training_data
 
     def process(self, messages: list[Message]) -> list[Message]:
-        """Featurize incoming messages; batched, so a test set costs a few forward passes."""
+        """Featurize incoming messages; batched, so a test set costs a few forward passes.
+
+        A user message's sentence vector is also put in its parse data (`QUERY_VECTOR`), so
+        the action server's retrieval need not embed the same question again. The tracker
+        store drops it before saving (stores/sql.py): it serves this turn only.
+        """
         for attribute in INFERENCE_ATTRIBUTES:
-            self._featurize(messages, attribute)
+            shared = self._featurize(messages, attribute)
+            if attribute == TEXT:
+                for message, vector in shared:
+                    known = QueryVector(str(message.get(TEXT)), self._vector_key, vector)
+                    message.set(QUERY_VECTOR, known.to_dict(), add_to_output=True)
         return messages
 
     # --- features -------------------------------------------------------------------------------
 
-    def _featurize(self, messages: list[Message], attribute: str) -> None:
-        """Embed the attribute of all messages that have text and tokens, in batches."""
+    def _featurize(self, messages: list[Message], attribute: str) -> list[tuple[Message, np.ndarray]]:
+        """Embed the attribute of all messages that have text and tokens, in batches; each one's sentence vector."""
         todo = [m for m in messages if m.get(attribute) and m.get(TOKENS_NAMES[attribute])]
+        done: list[tuple[Message, np.ndarray]] = []
         for start in range(0, len(todo), self._batch_size):
             batch = todo[start : start + self._batch_size]
             texts = [str(m.get(attribute)) for m in batch]
@@ -188,6 +202,8 @@ class SentenceEmbeddingFeaturizer(DenseFeaturizer, GraphComponent):
                 self.add_features_to_message(
                     sequence=sequence, sentence=sentence[np.newaxis, :], attribute=attribute, message=message
                 )
+                done.append((message, sentence))
+        return done
 
     def _embed(self, texts: list[str]) -> tuple[np.ndarray, list[tuple[list[tuple[int, int]], np.ndarray]]]:
         """Sentence vectors, and per text its subword vectors with their offsets into the text.

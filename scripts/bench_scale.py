@@ -31,8 +31,7 @@ sys.path.insert(0, str(ROOT))
 import bench_corpus  # noqa: E402
 
 from knowledge import ann  # noqa: E402
-from knowledge.embed import Embedder  # noqa: E402
-from knowledge.index import model_fingerprint  # noqa: E402
+from knowledge.embed import Embedder, model_fingerprint  # noqa: E402
 from knowledge.settings import Settings  # noqa: E402
 
 CHUNK = 5_000

@@ -9,6 +9,9 @@ import uuid
 import pytest
 from serve import Servers
 
+from knowledge.embed import QUERY_VECTOR
+from tests.tracker_events import user_parse_data, wait_for_slot
+
 pytestmark = [pytest.mark.e2e, pytest.mark.slow]
 
 
@@ -27,10 +30,15 @@ def texts(messages: list[dict[str, object]]) -> str:
 
 
 def test_who_received_wbk(servers: Servers) -> None:
-    reply = ask(servers, "Siapa yang menerima predikat WBK?")
+    sender = f"t-{uuid.uuid4().hex[:8]}"
+    reply = ask(servers, "Siapa yang menerima predikat WBK?", sender)
     assert "Balai Besar Pengujian Perangkat Telekomunikasi" in texts(reply)
     assert "paragraf 2" in texts(reply)
     assert reply[0].get("buttons"), reply
+    # NLU's query vector served this turn's action only: the stored message keeps its intent, not the vector.
+    wait_for_slot(sender, "last_answer")
+    (stored,) = user_parse_data(sender)
+    assert stored["intent"]["name"] == "ask_article" and QUERY_VECTOR not in stored
 
 
 def test_what_maruf_amin_said(servers: Servers) -> None:

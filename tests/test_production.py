@@ -39,6 +39,7 @@ from serve import Servers
 from knowledge.settings import ROOT
 from stores.redis_lock import AtomicRedisLockStore
 from tests.pg import throwaway_postgres
+from usage.store import SQL_STORES
 
 pytestmark = [pytest.mark.e2e, pytest.mark.slow]
 
@@ -293,7 +294,7 @@ def test_restarting_a_server_keeps_the_history(cluster: Cluster) -> None:
 def sqlite_path() -> Path:
     """Where bot/endpoints.yml keeps conversations (relative to the repository root, where make runs rasa)."""
     config = yaml.safe_load((ROOT / "bot" / "endpoints.yml").read_text())
-    assert config["tracker_store"]["type"] == "SQL" and config["tracker_store"]["dialect"] == "sqlite"
+    assert config["tracker_store"]["type"] in SQL_STORES and config["tracker_store"]["dialect"] == "sqlite"
     return ROOT / config["tracker_store"]["db"]
 
 

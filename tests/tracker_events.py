@@ -31,6 +31,15 @@ def user_and_bot_turns(sender: str) -> list[tuple[str, str]]:
     return [(kind, json.loads(data).get("text") or "") for kind, data in rows]
 
 
+def user_parse_data(sender: str) -> list[dict[str, Any]]:
+    """The stored parse data of one conversation's user messages, oldest first."""
+    with sqlite3.connect(TRACKER_DB) as db:
+        rows = db.execute(
+            "SELECT data FROM events WHERE sender_id = ? AND type_name = 'user' ORDER BY id", (sender,)
+        ).fetchall()
+    return [json.loads(r[0]).get("parse_data") or {} for r in rows]
+
+
 def slot_values_since(since: float, name: str) -> list[Any]:
     """The values a slot was set to in any conversation since a time, oldest first (for random sender ids)."""
     with sqlite3.connect(TRACKER_DB) as db:

@@ -21,6 +21,8 @@ import yaml
 from usage.settings import ROOT
 
 DAY = 86400.0
+# Tracker store types that keep events in an SQL table (Rasa's own, and ours without query vectors).
+SQL_STORES = ("SQL", "stores.sql.LeanSQLTrackerStore")
 
 
 @dataclass(frozen=True)
@@ -42,7 +44,7 @@ def tracker_url_from(endpoints: Path) -> str:
     """
     raw = endpoints.read_text(encoding="utf-8")
     config = yaml.safe_load(os.path.expandvars(raw)).get("tracker_store") or {}
-    if config.get("type") != "SQL":
+    if config.get("type") not in SQL_STORES:
         raise SystemExit(f"{endpoints} has no SQL tracker store; pass --tracker URL")
     unset = sorted({m for m in re.findall(r"\$\{(\w+)\}", json.dumps(config)) if m not in os.environ})
     if unset:
