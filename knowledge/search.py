@@ -627,9 +627,9 @@ class Retriever:
         citation = self.citation(best.article_id, best.paragraph)
         here = self._speakers.get(best.key)
         now_speaker = speaker.name if speaker else (here.name if here else "")
-        given = (*context.paragraphs, best.paragraph) if now_speaker and now_speaker == context.speaker else (
-            best.paragraph,
-        )
+        # The paragraphs this speaker has given so far, each once (asking again must not repeat one).
+        given = tuple(dict.fromkeys((*context.paragraphs, best.paragraph))) \
+            if now_speaker and now_speaker == context.speaker else (best.paragraph,)
         return Answer(
             question=question, found=True, text=compose(lead, quote, citation), lead=lead, quote=quote,
             article_id=best.article_id, paragraph=best.paragraph, start=para.start + lo, end=para.start + hi,
