@@ -94,16 +94,21 @@ def chosen_passage(tracker: Tracker) -> tuple[str, int] | None:
     return str(values.get("article") or ""), paragraph
 
 
-def slots_for(context: Context) -> list[dict[str, Any]]:
-    """Slot events that remember this answer for the next follow-up."""
-    return [
-        SlotSet("last_question", context.question or None),
-        SlotSet("last_speaker", context.speaker or None),
-        SlotSet("last_focus", context.focus or None),
-        SlotSet("last_paragraphs", list(context.paragraphs) or None),
-        SlotSet("article_scope", context.article or None),
-        SlotSet("last_article", context.source or None),
-    ]
+def slots_for(context: Context, tracker: Tracker) -> list[dict[str, Any]]:
+    """Slot events that remember this answer for the next follow-up, for the slots whose value changes.
+
+    An unchanged slot needs no event. Rasa stores each event, reads it back and replays it on
+    every later turn of the conversation, and sends it to the action server with every call.
+    """
+    values = {
+        "last_question": context.question or None,
+        "last_speaker": context.speaker or None,
+        "last_focus": context.focus or None,
+        "last_paragraphs": list(context.paragraphs) or None,
+        "article_scope": context.article or None,
+        "last_article": context.source or None,
+    }
+    return [SlotSet(name, value) for name, value in values.items() if tracker.get_slot(name) != value]
 
 
 class RetrieverAction(Action, ABC):
@@ -163,11 +168,11 @@ class ActionAnswerQuestion(RetrieverAction):
             question, context = context.question or question, Context(article=context.article)
         article = chosen_article(tracker)  # typed "semua artikel" has no entity: retrieval reads the words
         answer = await self.ask(question, context, chosen, article, known=nlu_vector(tracker))
-        return send(dispatcher, answer)
+        return send(dispatcher, answer, tracker)
 
 
 
-def send(dispatcher: CollectingDispatcher, answer: Answer) -> list[dict[str, Any]]:
+def send(dispatcher: CollectingDispatcher, answer: Answer, tracker: Tracker) -> list[dict[str, Any]]:
     """The reply with its buttons, and the slots that remember it.
 
     `answer` travels as message metadata: REST and stock channels ignore it, our web and
@@ -179,7 +184,7 @@ def send(dispatcher: CollectingDispatcher, answer: Answer) -> list[dict[str, Any
         if answer.found and answer.paragraph is not None:
             options = FEEDBACK_BUTTONS + options
         dispatcher.utter_message(text=answer.text, buttons=options, answer=answer.to_dict())
-        return [*slots_for(answer.context), SlotSet("last_answer", answer.record())]
+        return [*slots_for(answer.context, tracker), SlotSet("last_answer", answer.record())]
 
 
 def rating_of(tracker: Tracker) -> str:
@@ -246,7 +251,7 @@ class ActionOutOfScope(ActionWithSuggestions):
         if question:
             answer = await self.ask(question, context_from(tracker), known=nlu_vector(tracker))
             if answer.found and answer.paragraph is not None:
-                return send(dispatcher, answer)
+                return send(dispatcher, answer, tracker)
         return await super().run(dispatcher, tracker, domain)
 
 
@@ -308,7 +313,7 @@ class ActionFeedback(RetrieverAction):
         if answer.found and (answer.paragraph is not None or answer.choices):
             dispatcher.utter_message(text="Terima kasih atas masukannya. Maaf kalau kurang tepat; "
                                           "mungkin bagian artikel ini yang Anda maksud:")
-            return events + send(dispatcher, answer)
+            return events + send(dispatcher, answer, tracker)
         dispatcher.utter_message(
             text="Terima kasih atas masukannya. Maaf, bagian lain dari artikel tidak menjawabnya. "
                  "Coba tanyakan dengan kata-kata lain.",

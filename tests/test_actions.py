@@ -73,6 +73,19 @@ def test_follow_up_uses_the_slots_and_gives_the_speakers_other_words(retriever) 
     assert len(slots(events)["last_paragraphs"]) == 2
 
 
+def test_only_slots_whose_value_changes_get_an_event(retriever) -> None:
+    action = ActionAnswerQuestion(retriever)
+    _, events = run(action, tracker_for("Siapa yang menerima predikat WBK?"))
+    first = slots(events)
+    assert {"last_question", "last_paragraphs", "last_article", "last_answer"} <= set(first)
+    assert "article_scope" not in first  # no scope before, none now
+    _, events = run(action, tracker_for("Siapa yang menerima predikat WBK?", slots=first))
+    assert set(slots(events)) == {"last_answer"}  # the same answer again: only the record of it is new
+    _, events = run(action, tracker_for("Berapa instansi yang dapat WBK?", slots=first))
+    assert {"last_question", "last_answer"} <= set(slots(events))
+    assert "last_article" not in slots(events)  # the same article
+
+
 def test_elliptic_follow_up_swaps_the_focus(retriever) -> None:
     action = ActionAnswerQuestion(retriever)
     messages, events = run(action, tracker_for("Berapa instansi yang dapat WBK?"))
