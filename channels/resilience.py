@@ -28,8 +28,13 @@ as it is up.
 every action server reply with `jsonschema.validate`, which first checks the
 schema itself against its meta-schema, on every call: 19 ms of every article
 answer (`make bench`, bench/results.md). The schema never changes, so its
-validator is built once; replies are still validated in full, with Rasa's own
-error message. `channels/__init__.py` calls `install()`, so it is in place
+validators are built once. And each event of a reply matches `oneOf` 23 event
+schemas, which jsonschema tries one by one, building an error for each that
+fails (1.4 ms per answer). The event schemas differ by their `event` constant,
+so at most one can match: `ReplyValidator` checks each event against the one
+its `event` names, with the same result (tests/test_resilience.py compares
+both on valid and broken replies) in an eighth of the time. Replies are still
+validated in full, with Rasa's error message. `channels/__init__.py` calls `install()`, so it is in place
 whenever bot/credentials.yml loads any of our channels (REST, web, Telegram);
 installing twice is a no-op.
 """
@@ -39,7 +44,7 @@ from __future__ import annotations
 import asyncio
 import functools
 import logging
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterator
 from typing import Any
 
 from jsonschema import validators
@@ -96,13 +101,60 @@ def resilient(run: RunMethod) -> RunMethod:
     return run_or_apologise
 
 
+class ReplyValidator:
+    """Rasa's action reply schema, with each event checked against the one `oneOf` branch its type names.
+
+    The whole reply is checked against the schema without the events' `oneOf`, the
+    `event` field restricted to the branches' constants; then each event against its
+    branch. This accepts exactly what `oneOf` accepts, because no two branches share a
+    constant (checked here). Should a Rasa version's schema not have that shape, the
+    reply is checked against the whole schema, as Rasa does.
+    """
+
+    def __init__(self, schema: dict[str, Any]) -> None:
+        kind = validators.validator_for(schema)
+        kind.check_schema(schema)
+        self._whole = kind(schema)
+        self._outer: Any = None
+        self._branches: dict[str, Any] = {}
+        try:
+            items = schema["properties"]["events"]["items"]
+            branches = items["oneOf"]
+            consts = [branch["properties"]["event"]["const"] for branch in branches]
+        except (KeyError, TypeError):
+            return
+        if len(set(consts)) != len(consts) or not all(isinstance(c, str) for c in consts):
+            return
+        outer_items = {key: value for key, value in items.items() if key != "oneOf"}
+        outer_items["properties"] = {**items.get("properties", {}), "event": {"type": "string", "enum": consts}}
+        outer = {**schema, "properties": {**schema["properties"], "events": {
+            **schema["properties"]["events"], "items": outer_items}}}
+        kind.check_schema(outer)
+        self._outer = kind(outer)
+        self._branches = {const: kind(branch) for const, branch in zip(consts, branches, strict=True)}
+
+    @property
+    def per_event(self) -> bool:
+        """True if events are checked against their own branch; False if against the whole schema."""
+        return self._outer is not None
+
+    def iter_errors(self, reply: Any) -> Iterator[Any]:
+        """The reply's schema violations; none for a valid reply."""
+        if self._outer is None:
+            yield from self._whole.iter_errors(reply)
+            return
+        errors = list(self._outer.iter_errors(reply))
+        if errors:
+            yield from errors
+            return
+        for event in reply.get("events") or []:
+            yield from self._branches[event["event"]].iter_errors(event)
+
+
 @functools.lru_cache(maxsize=1)
-def response_validator() -> Any:
-    """The validator of Rasa's action response schema, with the schema itself checked once."""
-    schema = RemoteAction.action_response_format_spec()
-    kind = validators.validator_for(schema)
-    kind.check_schema(schema)
-    return kind(schema)
+def response_validator() -> ReplyValidator:
+    """The validator of Rasa's action response schema, built (and the schema checked) once."""
+    return ReplyValidator(RemoteAction.action_response_format_spec())
 
 
 def validate_action_result(self: RemoteAction, result: dict[str, Any]) -> bool:
