@@ -127,12 +127,14 @@ def phase_stages(res: dict[str, Any]) -> None:
 
     ours = text._stemmer
     stock = StemmerFactory().create_stemmer()  # the dictionary as a list, as Sastrawi ships it
-    stemmers = {"before": lambda: stock, "after": ours}
+    # before: stock stemmer, the action embeds; after: our stemmer, the action embeds; shared: as shipped,
+    # our stemmer and the NLU's vector in the parse data.
+    conditions = {"before": (lambda: stock, False), "after": (ours, False), "shared": (ours, True)}
     warm: dict[str, float] = {}
     pooled: dict[str, bench_stages.StageResult] = {}
-    # Blocks before, after, before, after (the second pair as a hurried reader types): drift hits both alike.
+    # Blocks in turn, twice (the second time as a hurried reader types): drift hits all alike.
     for vary in (False, True):
-        for name, stemmer in stemmers.items():
+        for name, (stemmer, with_vector) in conditions.items():
             text._stemmer = stemmer  # type: ignore[assignment]
             try:
                 if not vary:
@@ -141,7 +143,7 @@ def phase_stages(res: dict[str, Any]) -> None:
                     Retriever(settings).warm_up()  # the model is loaded: index, lexical statistics, suggestions
                     warm[name] = time.perf_counter() - started
                 fresh_words()
-                got = bench_stages.measure(retriever, vary)
+                got = bench_stages.measure(retriever, vary, with_vector)
             finally:
                 text._stemmer = ours
             if name in pooled:
@@ -151,9 +153,26 @@ def phase_stages(res: dict[str, Any]) -> None:
     tokens, seconds = bench_stages.embed_rate(retriever)
     runs: dict[str, Any] = {}
     for name, result in pooled.items():
-        runs[name] = {**_stage_summary(result), "warm_up_s": warm[name], "tokens_per_s": tokens / seconds}
+        runs[name] = {**_stage_summary(result), "warm_up_s": warm[name], "tokens_per_s": tokens / seconds,
+                      "embedded": result.embedded}
         log(f"stages ({name}): total p50 {runs[name]['total']['p50']:.1f} ms, p99 {runs[name]['total']['p99']:.1f} ms")
     res["stages"] = runs
+    res["nlu_embed"] = _message_embedding(retriever)
+
+
+def _message_embedding(retriever: Any) -> dict[str, float]:
+    """p50 ms of the e5 forward pass for the floor's messages and the article questions (NLU runs it on both)."""
+    out = {}
+    for name, messages in (("floor", list(FLOOR_MESSAGES)), ("article", _article_questions())):
+        times = []
+        for _ in range(3):
+            for message in messages:
+                started = time.perf_counter()
+                retriever.embedder.embed_queries([message])
+                times.append((time.perf_counter() - started) * 1000)
+        out[name] = float(np.percentile(times, 50))
+    log(f"e5 forward pass p50: floor messages {out['floor']:.1f} ms, article questions {out['article']:.1f} ms")
+    return out
 
 
 # --- 3. servers ----------------------------------------------------------------------------------
@@ -257,19 +276,27 @@ def phase_servers(
         # What NLU really predicted and which actions ran, from the tracker store.
         out["tracker"] = {name: _tracker_counts(f"bench-r%-{name}-") for name in paths}
 
-        # The action server alone, with a body like Rasa's: a stored conversation's events and the domain.
-        domain = yaml.safe_load((ROOT / "bot" / "domain.yml").read_text(encoding="utf-8"))
+        # The action server alone, with a body like Rasa's: a stored conversation's events (no domain, as
+        # with enable_selective_domain), with and without the NLU's vector, alternating.
         tracker = {"events": _conversation_events("bench-rwarm-article-4-0-0")}
-        times = []
+        from knowledge.search import Retriever
+
+        embedder = Retriever(get_settings())  # for the vectors NLU would send; the model is loaded once
+        embedder.embedder.warm_up()
+        vectors = {q: bench_stages.nlu_vector(embedder, q) for q in article}
+        times: dict[str, list[float]] = {"with": [], "without": []}
         reply: dict[str, Any] = {}
-        for n in range(counts[1] // 2):
-            body = bench_http.action_call(article[n % len(article)], domain, tracker, sender=f"bench-direct-{n}")
+        for n in range(counts[1]):
+            question, kind = article[(n // 2) % len(article)], ("with", "without")[n % 2]
+            body = bench_http.action_call(question, None, tracker, sender=f"bench-direct-{n}",
+                                          nlu_vector=vectors[question] if kind == "with" else None)
             started = time.perf_counter()
             reply = bench_http.post_json(actions_url, body)
-            times.append((time.perf_counter() - started) * 1000)
-        out["action_direct"] = {"n": len(times), "p50": float(np.percentile(times, 50)),
-                                "p99": float(np.percentile(times, 99)),
-                                "body_kb": len(json.dumps(bench_http.action_call("x", domain, tracker))) / 1024}
+            times[kind].append((time.perf_counter() - started) * 1000)
+        body_kb = len(json.dumps(bench_http.action_call(article[0], None, tracker,
+                                                        nlu_vector=vectors[article[0]]))) / 1024
+        out["action_direct"] = {"n": len(times["with"]), "body_kb": body_kb,
+                                **{f"{k}_{q}": float(np.percentile(v, q)) for k, v in times.items() for q in (50, 99)}}
         procs = {p.args[3]: p.pid for p in servers.procs}  # make --no-print-directory -s <target> ...
         out["rss"] = {target: bench_http.peak_rss_mb(pid)[0] for target, pid in procs.items()}
         log(f"peak RSS (MB): {out['rss']}")
@@ -322,15 +349,22 @@ def _floor_and_article(
 
 
 def _validation_cost(reply: dict[str, Any]) -> dict[str, float]:
-    """Rasa's check of one real action reply, as it runs it and with a validator built once (ms, p50)."""
+    """Rasa's check of one real action reply (ms, p50): as Rasa runs it, with the validator built once, and
+    per event (channels/resilience.py, what the Rasa server runs)."""
     import jsonschema
     from rasa.core.actions.action import RemoteAction
 
-    action = RemoteAction("action_answer_question", None)
+    from channels.resilience import ReplyValidator
+
     spec = RemoteAction.action_response_format_spec()
     once = jsonschema.validators.validator_for(spec)(spec)
+    per_event = ReplyValidator(spec)
     out = {}
-    checks = {"rasa": lambda: action._validate_action_result(reply), "once": lambda: once.validate(reply)}
+    # Stock Rasa 3.6's _validate_action_result is `jsonschema.validate(result, spec)` (importing channels, as
+    # here, replaces it in this process).
+    checks = {"rasa": lambda: jsonschema.validate(reply, RemoteAction.action_response_format_spec()),
+              "once": lambda: once.validate(reply),
+              "per_event": lambda: list(per_event.iter_errors(reply))}
     for name, check in checks.items():
         times = []
         for _ in range(100):
@@ -338,7 +372,8 @@ def _validation_cost(reply: dict[str, Any]) -> dict[str, float]:
             check()
             times.append((time.perf_counter() - started) * 1000)
         out[name] = float(np.percentile(times, 50))
-    log(f"Rasa's validation of an action reply: {out['rasa']:.1f} ms as shipped, {out['once']:.2f} ms built once")
+    log(f"Rasa's validation of an action reply: {out['rasa']:.1f} ms as shipped, {out['once']:.2f} ms built once, "
+        f"{out['per_event']:.2f} ms per event")
     return out
 
 

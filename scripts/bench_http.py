@@ -130,9 +130,14 @@ def poll_until(attempt: Callable[[], bool], timeout: float, interval: float = 0.
 
 
 def action_call(question: str, domain: dict[str, Any] | None = None, tracker: dict[str, Any] | None = None,
-                sender: str = "bench") -> dict[str, Any]:
-    """The body Rasa posts to the action server to run action_answer_question for one question."""
-    latest = {"text": question, "intent": {"name": "ask_article", "confidence": 0.9}, "entities": []}
+                sender: str = "bench", nlu_vector: dict[str, str] | None = None) -> dict[str, Any]:
+    """The body Rasa posts to the action server to run action_answer_question for one question.
+
+    `nlu_vector` is the `query_vector` NLU puts in the parse data (knowledge.embed.QueryVector.to_dict).
+    """
+    latest: dict[str, Any] = {"text": question, "intent": {"name": "ask_article", "confidence": 0.9}, "entities": []}
+    if nlu_vector is not None:
+        latest["query_vector"] = nlu_vector
     state = dict(tracker or {})
     state.update({
         "sender_id": sender, "latest_message": latest, "paused": False, "followup_action": None,
@@ -140,8 +145,10 @@ def action_call(question: str, domain: dict[str, Any] | None = None, tracker: di
     })
     state.setdefault("slots", {})
     state.setdefault("events", [])
-    return {"next_action": "action_answer_question", "sender_id": sender, "tracker": state,
-            "domain": domain or {}, "version": "3.6.21"}
+    body = {"next_action": "action_answer_question", "sender_id": sender, "tracker": state, "version": "3.6.21"}
+    if domain is not None:  # Rasa sends none with `enable_selective_domain` (bot/endpoints.yml)
+        body["domain"] = domain
+    return body
 
 
 def group_pids(pgid: int) -> list[int]:

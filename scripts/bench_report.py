@@ -129,22 +129,22 @@ def _e2e_section(res: dict[str, Any]) -> list[str]:
             actions = ", ".join(f"{k} {v}" for k, v in sorted(counts["actions"].items(), key=lambda kv: -kv[1]))
             lines.append(f"- {name}: intents {intents or '–'}; actions {actions or '–'}")
     direct = servers.get("action_direct")
-    stages = res.get("stages", {}).get("after")
-    if direct:
-        lines += ["", f"The action server alone (POST /webhook with a {direct['body_kb']:.1f} kB body like Rasa's: "
-                  f"a stored conversation's events and the domain), one call at a time: p50 {direct['p50']:.1f} ms, "
-                  f"p99 {direct['p99']:.1f} ms over {direct['n']} calls" +
-                  (f"; the action itself, in-process, p50 {stages['total']['p50']:.1f} ms." if stages else ".")]
+    stages = res.get("stages", {}).get("shared")
+    if direct and "with_50" in direct:
+        lines += ["", f"The action server alone (POST /webhook with a {direct['body_kb']:.1f} kB body like Rasa's: a "
+                  "stored conversation's events, no domain), one call at a time, alternating, "
+                  f"{direct['n']} calls each: p50 {direct['with_50']:.1f} ms (p99 {direct['with_99']:.1f}) with "
+                  f"the NLU's vector in the parse data, as Rasa now sends it; p50 {direct['without_50']:.1f} ms "
+                  f"(p99 {direct['without_99']:.1f}) without it, when the action embeds the question itself" +
+                  (f". The action itself, in-process, p50 {stages['total']['p50']:.1f} ms." if stages else ".")]
     validation = servers.get("validation")
-    if validation:
-        lines += ["", "Profiling the Rasa server under the article load (py-spy) showed it spending about as long in "
-                  "`RemoteAction._validate_action_result` as in the e5 forward pass of NLU: Rasa validates every "
-                  "action reply with `jsonschema.validate`, which first checks the whole schema against its "
-                  "meta-schema, on every call. In this run, one real reply of our action: "
-                  f"**{validation['rasa']:.1f} ms** as stock Rasa does it, {validation['once']:.2f} ms with the "
-                  "validator built once (same checks on the reply), which is what channels/resilience.py now "
-                  "installs in the Rasa server. It was Rasa-server work the article path added on the event loop "
-                  "that serves every conversation."]
+    if validation and "per_event" in validation:
+        lines += ["", "Rasa checks every action reply against its JSON schema on the Rasa server's event loop. One "
+                  f"real reply of our action, in this run: **{validation['rasa']:.1f} ms** as stock Rasa does it "
+                  "(`jsonschema.validate`, which first checks the schema against its meta-schema, every call), "
+                  f"{validation['once']:.2f} ms with the validator built once, {validation['per_event']:.2f} ms "
+                  "checking each event against the one schema its type names, which is what "
+                  "channels/resilience.py installs (it accepts exactly the same replies)."]
     patched = servers.get("load_patched")
     if patched:
         lines += ["", "The same comparison with a second Rasa server (same model, same action server) started with "
@@ -172,21 +172,23 @@ def _e2e_section(res: dict[str, Any]) -> list[str]:
 
 def _breakdown(res: dict[str, Any]) -> list[str]:
     """Where the added p50 at 1 sender goes, from this run's medians (they do not add up exactly)."""
-    servers, stages = res.get("servers", {}), res.get("stages", {}).get("after")
-    key = "load_patched" if servers.get("load_patched") else "load"
-    floor, art = _load(res, "floor", 1, key), _load(res, "article", 1, key)
-    direct = servers.get("action_direct")
-    if not (floor and art and direct and stages):
+    servers, stages = res.get("servers", {}), res.get("stages", {}).get("shared")
+    floor, art = _load(res, "floor", 1), _load(res, "article", 1)
+    direct, nlu = servers.get("action_direct"), res.get("nlu_embed")
+    if not (floor and art and direct and stages and nlu and "with_50" in direct):
         return []
     added = art["p50"] - floor["p50"]
-    embed, action = stages["embed"]["p50"], stages["total"]["p50"]
-    which = "with reply validation fixed" if key == "load_patched" else "as shipped"
-    return ["", f"Where the added {added:.1f} ms at 1 sender ({which}) goes, roughly, from this run's medians: "
-            f"the action server's answer to Rasa's call, {direct['p50']:.1f} ms, of which the query embedding "
-            f"{embed:.1f} ms, the rest of the action {action - embed:.1f} ms and HTTP, JSON and rasa_sdk "
-            f"{direct['p50'] - action:.1f} ms; the remaining {added - direct['p50']:.1f} ms are the Rasa server's "
-            "own work for a custom action (building the call from the tracker and the domain, turning the reply "
-            "into events, storing the longer conversation)."]
+    action, longer = stages["total"]["p50"], nlu["article"] - nlu["floor"]
+    rest = added - direct["with_50"] - longer
+    return ["", f"Where the added {added:.1f} ms at 1 sender go, roughly, from this run's medians:",
+            f"- the action server's answer to Rasa's call, {direct['with_50']:.1f} ms: the action "
+            f"{action:.1f} ms, HTTP, JSON and rasa_sdk {direct['with_50'] - action:.1f} ms;",
+            f"- NLU on a longer message: the e5 forward pass takes {nlu['article']:.1f} ms on an article question "
+            f"against {nlu['floor']:.1f} ms on the floor's \"terima kasih\", so {longer:.1f} ms of the difference "
+            "is the question's length, not the action;",
+            f"- the remaining {rest:.1f} ms: the Rasa server's own work for a custom action (the call built from "
+            "the tracker, the reply checked and turned into events, the longer conversation stored and read back), "
+            "and the DIET and count features of a longer message."]
 
 
 def _fixes_section(res: dict[str, Any]) -> list[str]:
@@ -219,25 +221,37 @@ def _fixes_section(res: dict[str, Any]) -> list[str]:
                       "nearest 256 passages instead of every passage."]
     validation = res.get("servers", {}).get("validation")
     if validation:
-        lines += [f"3. **Rasa's reply validation** (fixed, channels/resilience.py): {validation['rasa']:.1f} ms "
-                  "per article answer on the Rasa server's event loop as stock Rasa does it, "
-                  f"{validation['once']:.2f} ms with the validator built once (measured in this run). End to end, "
-                  "the previous run of this benchmark, before the fix, measured the article path at floor + 65.8 ms "
-                  "at 1 sender and 0.54 x the floor's throughput at 8 senders; section 1 is after it. "
-                  "`--variant` still starts a Rasa server with scripts/bench_patches/ (the same change, made "
-                  "without the product code) for comparison."]
-    embed = stages["after"]["embed"]["p50"] if stages else None
-    lines += ["4. **Two embeddings per article question** (not fixed). The Rasa server embeds each message for NLU "
-              "(the e5 featurizer) and the action server embeds it again for retrieval: the same forward pass in "
-              "two processes" + (f", {embed:.1f} ms (p50) of the action's time in this run" if embed else "") +
-              ". It is the largest part of what the article path adds once the reply validation is fixed, and "
-              "the change that would bring it near the latency target: the featurizer could put its vector in "
-              "the message's output (float16 in base64, about 1 kB) and the action pass it to `Retriever.answer` "
-              "when the question is not rewritten (a follow-up such as \"kalau WBK?\" still needs its own). Not "
-              "done here: it changes nlu_components/ (and so the trained model), and that kilobyte is stored in "
-              "every user event, which Rasa sends back to the action server with the whole conversation on "
-              "every call.",
-              "5. **Threads.** Kept at one torch thread per server (`TORCH_THREADS`): with two servers on two "
+        lines += [f"3. **Rasa's reply validation** (channels/resilience.py): {validation['rasa']:.1f} ms per article "
+                  "answer on the Rasa server's event loop as stock Rasa does it, "
+                  f"{validation['once']:.2f} ms with the validator built once (the first fix; end to end it took "
+                  "the article path from floor + 65.8 ms and 0.54 x the floor's throughput to + 42.2 ms and "
+                  "0.71 x, in the runs before and after it), and now "
+                  f"{validation.get('per_event', float('nan')):.2f} ms: each event is checked against the one "
+                  "schema its `event` names, instead of jsonschema trying all 23 of `oneOf` and building an "
+                  "error for each that fails. tests/test_resilience.py shows both accept the same replies."]
+    shared, own = (stages or {}).get("shared"), (stages or {}).get("after")
+    if shared and own:
+        lines += ["4. **Two embeddings per article question** (fixed). The Rasa server embedded each message for "
+                  "NLU (the e5 featurizer) and the action server embedded it again for retrieval: the same "
+                  f"forward pass in two processes, {own['embed']['p50']:.1f} ms (p50) of the action's "
+                  f"{own['total']['p50']:.1f} ms. Now the featurizer puts its vector in the parse data (float32 in "
+                  "base64, with the text it was computed from and the model's fingerprint), the action passes it "
+                  "to `Retriever.answer`, and retrieval uses it when it searches for that very text with that "
+                  "model. Rewritten follow-ups (\"kalau WBBM?\") and scoped questions are still embedded in the "
+                  f"action: {shared['embedded']} of {shared['n']} turns here. The vector serves one turn: "
+                  "stores/sql.py drops it before the tracker store saves the message, so the database and later "
+                  "action calls do not carry it. In-process, the whole action: p50 "
+                  f"{own['total']['p50']:.1f} -> {shared['total']['p50']:.1f} ms, p99 {own['total']['p99']:.1f} "
+                  f"-> {shared['total']['p99']:.1f} ms."]
+    lines += ["5. **Less for Rasa to carry per answer.** The action server no longer gets the domain "
+              "(`enable_selective_domain` in bot/endpoints.yml; our actions name responses and never read it: "
+              "about 20 kB of JSON less per call), and an answer sets only the slots whose value changes (7 to 9 "
+              "events per answer instead of 12; Rasa stores each one, reads it back and replays it on every "
+              "later turn). Measured together with the per-event check of fix 3, with a short floor-and-article "
+              "run at 1 and 8 senders after each change, the article path went from + 42.2 ms and 0.71 x "
+              "(previous full run) to + 13.0 ms and 0.79 x with fix 4, and to about + 12 ms and 0.82-0.84 x "
+              "with these; section 1 is this run, with all of them.",
+              "6. **Threads.** Kept at one torch thread per server (`TORCH_THREADS`): with two servers on two "
               "cores, more threads oversubscribe them (knowledge/embed.py). No model or index is loaded per "
               "request: both load once, at start-up."]
     if scale:
@@ -252,7 +266,7 @@ def _fixes_section(res: dict[str, Any]) -> list[str]:
         busy_team = sweep("hnsw-ip", f"{team} FAISS threads, one core busy")
         busy_one = sweep("hnsw-ip", "1 thread (ann.search), one core busy")
         if idle_team and idle_one and busy_team and busy_one:
-            lines += [f"6. **FAISS's OpenMP team** (knowledge/ann.py, `search`). HNSW starts an OpenMP team even "
+            lines += [f"7. **FAISS's OpenMP team** (knowledge/ann.py, `search`). HNSW starts an OpenMP team even "
                       f"for a single query. At {top:,} passages in this run, p99 with FAISS's default team of "
                       f"{team} against one thread: {idle_team['p99_ms']:.2f} against {idle_one['p99_ms']:.2f} ms "
                       f"on an idle machine, {busy_team['p99_ms']:.2f} against {busy_one['p99_ms']:.2f} ms while "
@@ -276,17 +290,29 @@ def _stages_section(res: dict[str, Any]) -> list[str]:
              "bonuses, the lead, the quote, suggestions). *Response building*: buttons, answer metadata, slot "
              "events. *JSON body*: `json.dumps` of the reply the action server sends. One torch thread "
              "(`TORCH_THREADS`, as in the servers).", "",
-             "*Before*: Sastrawi's stemmer as shipped; *after*: the same stemmer with its dictionary in a set "
-             "(knowledge/text.py). The stem cache is emptied (except the article's words) before each, so "
-             "the questions' words are new to both.", "",
-             "| stage | before p50 ms | before p99 ms | after p50 ms | after p99 ms |", "|---|---:|---:|---:|---:|"]
+             "Three conditions, in turn, twice: *stock stemmer*: Sastrawi's stemmer as shipped, the action "
+             "embeds the question; *stemmer fixed*: the same stemmer with its dictionary in a set "
+             "(knowledge/text.py), the action embeds the question; *as shipped*: stemmer fixed, and the tracker "
+             "carries the vector Rasa's NLU computed (computed before the clock starts, as NLU does before Rasa "
+             "calls the action). The stem cache is emptied (except the article's words) before each block, so "
+             "the questions' words are new to each. The query embedding's percentiles are over every turn, "
+             "with 0 for a turn that used the NLU's vector.", "",
+             "| stage | stock stemmer p50 | p99 | stemmer fixed p50 | p99 | as shipped p50 | p99 |",
+             "|---|---:|---:|---:|---:|---:|---:|"]
+    shared = stages.get("shared")
     for s in STAGES:
-        lines.append(f"| {STAGE_LABELS[s]} | {before[s]['p50']:.2f} | {before[s]['p99']:.2f} | "
-                     f"{after[s]['p50']:.2f} | {after[s]['p99']:.2f} |")
+        row = f"| {STAGE_LABELS[s]} | {before[s]['p50']:.2f} | {before[s]['p99']:.2f} | " \
+              f"{after[s]['p50']:.2f} | {after[s]['p99']:.2f} |"
+        row += f" {shared[s]['p50']:.2f} | {shared[s]['p99']:.2f} |" if shared else " – | – |"
+        lines.append(row)
+    if shared:
+        lines += ["", f"As shipped, the action embedded the question itself in {shared['embedded']} of "
+                  f"{shared['n']} turns: follow-ups that retrieval rewrites (\"kalau WBBM?\", \"apa lagi katanya?\"), "
+                  "whose search text is not the message NLU embedded."]
     lines += ["", f"Embedder, one question at a time: {after['tokens_per_s']:.0f} tokens/s (query prefix and "
               f"special tokens included). `Retriever.warm_up()` with the model already loaded (index, lexical "
-              f"statistics, verified suggestions): {before['warm_up_s']:.2f} s before, {after['warm_up_s']:.2f} s "
-              "after."]
+              f"statistics, verified suggestions): {before['warm_up_s']:.2f} s with the stock stemmer, "
+              f"{after['warm_up_s']:.2f} s with it fixed."]
     return lines
 
 
@@ -401,16 +427,18 @@ def plot(res: dict[str, Any], path: Path) -> None:
     ax = axes[1][0]
     stages = res.get("stages", {})
     names = [s for s in STAGES]
-    for k, (run, colour) in enumerate((("before", "tab:orange"), ("after", "tab:green"))):
+    conditions = (("before", "stock stemmer", "tab:orange"), ("after", "stemmer fixed", "tab:green"),
+                  ("shared", "as shipped (NLU vector)", "tab:blue"))
+    for k, (run, label, colour) in enumerate(conditions):
         if run in stages:
-            y = [i + (k - 0.5) * 0.38 for i in range(len(names))]
-            ax.barh(y, [stages[run][s]["p99"] for s in names], 0.38, color=colour, alpha=0.35,
-                    label=f"{run} p99")
-            ax.barh(y, [stages[run][s]["p50"] for s in names], 0.38, color=colour, label=f"{run} p50")
+            y = [i + (k - 1) * 0.27 for i in range(len(names))]
+            ax.barh(y, [stages[run][s]["p99"] for s in names], 0.27, color=colour, alpha=0.35,
+                    label=f"{label} p99")
+            ax.barh(y, [stages[run][s]["p50"] for s in names], 0.27, color=colour, label=f"{label} p50")
     ax.set_yticks(range(len(names)), [STAGE_LABELS[s] for s in names], fontsize=8)
-    ax.set_xscale("log")
-    ax.set_xlabel("ms (log)")
-    ax.set_title("Inside the action (stemmer dictionary: list before, set after)")
+    ax.set_xscale("symlog", linthresh=0.1)
+    ax.set_xlabel("ms (log above 0.1)")
+    ax.set_title("Inside the action, per stage")
     ax.legend(fontsize=7)
     ax = axes[1][1]
     rows = [r for r in res.get("scale", {}).get("rows", []) if "sweep" not in r["params"]]

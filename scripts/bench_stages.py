@@ -7,6 +7,11 @@ knowledge/timing.py: the query embedding, the FAISS search, the ranking and
 answer extraction (what `Retriever.answer` does besides those two), building
 the response (buttons, answer metadata, slot events), and the JSON body the
 action server sends back.
+
+With `nlu_vector`, each turn's tracker carries the vector Rasa's NLU puts in
+the parse data (computed before the clock starts, as NLU computes it before
+Rasa calls the action), so the embedding stage runs only for the turns whose
+search text differs from the message (rewritten follow-ups).
 """
 
 from __future__ import annotations
@@ -29,6 +34,7 @@ from rasa_sdk import Tracker  # noqa: E402
 from rasa_sdk.executor import CollectingDispatcher  # noqa: E402
 
 from actions.actions import ActionAnswerQuestion  # noqa: E402
+from knowledge.embed import QUERY_VECTOR, QueryVector, vector_key  # noqa: E402
 from knowledge.search import Retriever  # noqa: E402
 from knowledge.timing import Recorder  # noqa: E402
 
@@ -49,11 +55,13 @@ class StageResult:
     """Milliseconds per stage for every question."""
 
     ms: dict[str, list[float]] = field(default_factory=lambda: {s: [] for s in STAGES})
+    embedded: int = 0  # turns whose query the action embedded itself
 
     def merge(self, other: StageResult) -> None:
         """Pool another block of the same condition."""
         for name, values in other.ms.items():
             self.ms[name] += values
+        self.embedded += other.embedded
 
     def pct(self, name: str, q: float) -> float:
         """A stage's percentile in ms."""
@@ -71,13 +79,22 @@ def _vary(text: str) -> str:
     return text.lower().rstrip("?!. ")
 
 
-def _tracker(text: str, slots: dict[str, Any]) -> Tracker:
-    latest = {"text": text, "intent": {"name": "ask_article", "confidence": 0.9}, "entities": []}
+def _tracker(text: str, slots: dict[str, Any], vector: dict[str, str] | None = None) -> Tracker:
+    latest: dict[str, Any] = {"text": text, "intent": {"name": "ask_article", "confidence": 0.9}, "entities": []}
+    if vector is not None:
+        latest[QUERY_VECTOR] = vector
     events: list[dict[str, Any]] = [{"event": "user", "text": text, "parse_data": latest}]
     return Tracker("bench", dict(slots), latest, events, False, None, {}, "action_listen")
 
 
-def measure(retriever: Retriever, vary: bool = False) -> StageResult:
+def nlu_vector(retriever: Retriever, text: str) -> dict[str, str]:
+    """The `query_vector` Rasa's NLU featurizer would put in the parse data of this message."""
+    settings = retriever.settings
+    vector = retriever.embedder.embed_queries([text])[0]
+    return QueryVector(text, vector_key(settings.embedding_model, settings.query_prefix), vector).to_dict()
+
+
+def measure(retriever: Retriever, vary: bool = False, with_vector: bool = False) -> StageResult:
     """Time every stage for each turn of the eval's conversations, as typed there or `vary`-ed."""
     action = ActionAnswerQuestion(retriever)
     result = StageResult()
@@ -87,14 +104,16 @@ def measure(retriever: Retriever, vary: bool = False) -> StageResult:
             slots: dict[str, Any] = {}
             for text in turns:
                 text = _vary(text) if vary else text
+                tracker = _tracker(text, slots, nlu_vector(retriever, text) if with_vector else None)
                 dispatcher = CollectingDispatcher()
                 with Recorder() as rec:
                     started = time.perf_counter()
-                    events = loop.run_until_complete(action.run(dispatcher, _tracker(text, slots), {}))
+                    events = loop.run_until_complete(action.run(dispatcher, tracker, {}))
                     body_started = time.perf_counter()
                     json.dumps({"events": events, "responses": dispatcher.messages})
                     ended = time.perf_counter()
                 seconds = rec.seconds
+                result.embedded += "embed" in seconds
                 for name in ("embed", "faiss", "response"):
                     result.ms[name].append(seconds[name] * 1000)
                 result.ms["extract"].append((seconds["answer"] - seconds["embed"] - seconds["faiss"]) * 1000)
