@@ -12,41 +12,37 @@ from knowledge.settings import ROOT
 TRACKER_DB = ROOT / "var" / "tracker.db"
 
 
+def _stored(columns: str, where: str, params: tuple[Any, ...]) -> list[tuple[Any, ...]]:
+    """Rows of the events table that match `where`, oldest first."""
+    with sqlite3.connect(TRACKER_DB) as db:
+        return db.execute(f"SELECT {columns} FROM events WHERE {where} ORDER BY id", params).fetchall()
+
+
+def _slot_values(where: str, params: tuple[Any, ...], name: str) -> list[Any]:
+    rows = _stored("data", f"{where} AND type_name = 'slot'", params)
+    return [d["value"] for d in (json.loads(r[0]) for r in rows) if d.get("name") == name]
+
+
 def slot_values(sender: str, name: str) -> list[Any]:
     """The values a slot was set to in one conversation, oldest first."""
-    with sqlite3.connect(TRACKER_DB) as db:
-        rows = db.execute(
-            "SELECT data FROM events WHERE sender_id = ? AND type_name = 'slot' ORDER BY id", (sender,)
-        ).fetchall()
-    return [d["value"] for d in (json.loads(r[0]) for r in rows) if d.get("name") == name]
+    return _slot_values("sender_id = ?", (sender,), name)
 
 
 def user_and_bot_turns(sender: str) -> list[tuple[str, str]]:
     """(type, text) of one conversation's user and bot events, oldest first."""
-    with sqlite3.connect(TRACKER_DB) as db:
-        rows = db.execute(
-            "SELECT type_name, data FROM events WHERE sender_id = ? AND type_name IN ('user', 'bot') ORDER BY id",
-            (sender,),
-        ).fetchall()
+    rows = _stored("type_name, data", "sender_id = ? AND type_name IN ('user', 'bot')", (sender,))
     return [(kind, json.loads(data).get("text") or "") for kind, data in rows]
 
 
 def user_parse_data(sender: str) -> list[dict[str, Any]]:
     """The stored parse data of one conversation's user messages, oldest first."""
-    with sqlite3.connect(TRACKER_DB) as db:
-        rows = db.execute(
-            "SELECT data FROM events WHERE sender_id = ? AND type_name = 'user' ORDER BY id", (sender,)
-        ).fetchall()
+    rows = _stored("data", "sender_id = ? AND type_name = 'user'", (sender,))
     return [json.loads(r[0]).get("parse_data") or {} for r in rows]
 
 
 def slot_values_since(since: float, name: str) -> list[Any]:
     """The values a slot was set to in any conversation since a time, oldest first (for random sender ids)."""
-    with sqlite3.connect(TRACKER_DB) as db:
-        rows = db.execute(
-            "SELECT data FROM events WHERE type_name = 'slot' AND timestamp >= ? ORDER BY id", (since,)
-        ).fetchall()
-    return [d["value"] for d in (json.loads(r[0]) for r in rows) if d.get("name") == name]
+    return _slot_values("timestamp >= ?", (since,), name)
 
 
 def wait_for_slot(sender: str, name: str, timeout: float = 30) -> list[Any]:
