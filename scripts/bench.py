@@ -49,6 +49,7 @@ import bench_scale  # noqa: E402
 import bench_stages  # noqa: E402
 from serve import Servers, stop  # noqa: E402
 
+from knowledge.search import Retriever  # noqa: E402
 from knowledge.settings import get_settings  # noqa: E402
 
 WORK = ROOT / "var" / "bench"
@@ -109,7 +110,6 @@ def phase_stages(res: dict[str, Any]) -> None:
     from Sastrawi.Stemmer.StemmerFactory import StemmerFactory
 
     from knowledge import text
-    from knowledge.search import Retriever
 
     settings = get_settings()
     started = time.perf_counter()
@@ -279,11 +279,9 @@ def phase_servers(
         # The action server alone, with a body like Rasa's: a stored conversation's events (no domain, as
         # with enable_selective_domain), with and without the NLU's vector, alternating.
         tracker = {"events": _conversation_events("bench-rwarm-article-4-0-0")}
-        from knowledge.search import Retriever
-
-        embedder = Retriever(get_settings())  # for the vectors NLU would send; the model is loaded once
-        embedder.embedder.warm_up()
-        vectors = {q: bench_stages.nlu_vector(embedder, q) for q in article}
+        retriever = Retriever(get_settings())  # only its embedder: the vectors NLU would send
+        retriever.embedder.warm_up()
+        vectors = {q: bench_stages.nlu_vector(retriever, q) for q in article}
         times: dict[str, list[float]] = {"with": [], "without": []}
         reply: dict[str, Any] = {}
         for n in range(counts[1]):
