@@ -1,517 +1,69 @@
-"""Bilingual lexicon: English and informal Indonesian question words mapped to formal news Indonesian.
+"""The language data of knowledge/language/, read once: chat spellings, question words, function words.
 
-Users ask in English ("who received the award") or in everyday Indonesian ("siapa yg dapet hadiah"),
-while the articles are written in formal news Indonesian ("menerima penghargaan"). Lexical matching
-only works when both sides use the same words, so question words are mapped through these tables
-before stemming. The vocabulary is general news vocabulary, not tuned to any one article.
+The tables are data, not code, and hold only general language: an entry stays when
+it is ordinary Indonesian (or an English question word) and readers of more than one
+dev article used it (tests/test_language.py). No content word is translated: English
+questions reach the article through the multilingual embedding, and through the
+names and numbers they share with it.
 """
 
 from __future__ import annotations
 
-MAX_PHRASE = 3
+from functools import lru_cache
+from pathlib import Path
 
-# English word or short phrase -> Indonesian as written in formal news text.
-EN_ID: dict[str, str] = {
-    # Question words
-    "who": "siapa", "whom": "siapa", "whose": "siapa", "what": "apa", "which": "mana", "when": "kapan",
-    "where": "di mana", "why": "mengapa", "how": "bagaimana", "how many": "berapa", "how much": "berapa",
-    "how long": "berapa lama", "how old": "berapa usia", "how far": "seberapa jauh", "what time": "pukul berapa",
-    "what year": "tahun berapa", "which year": "tahun berapa", "what date": "tanggal berapa", "what day": "hari apa",
-    "what kind": "jenis apa", "what type": "jenis apa", "in what way": "bagaimana", "for what": "untuk apa",
-    # Time
-    "year": "tahun", "years": "tahun", "annual": "tahunan", "annually": "setiap tahun", "yearly": "tahunan",
-    "month": "bulan", "months": "bulan", "monthly": "bulanan", "week": "pekan", "weeks": "pekan",
-    "weekly": "mingguan", "day": "hari", "days": "hari", "daily": "harian", "today": "hari ini",
-    "yesterday": "kemarin", "tomorrow": "besok", "tonight": "malam ini", "morning": "pagi", "afternoon": "sore",
-    "evening": "malam", "night": "malam", "hour": "jam", "hours": "jam", "minute": "menit", "minutes": "menit",
-    "date": "tanggal", "time": "waktu", "times": "kali", "period": "periode", "decade": "dekade",
-    "century": "abad", "last year": "tahun lalu", "next year": "tahun depan", "this year": "tahun ini",
-    "last month": "bulan lalu", "next month": "bulan depan", "last week": "pekan lalu", "next week": "pekan depan",
-    "early": "awal", "beginning": "awal", "end": "akhir", "start": "mulai", "started": "dimulai", "begin": "mulai",
-    "began": "dimulai", "ended": "berakhir", "since": "sejak", "until": "hingga", "during": "selama",
-    "before": "sebelum", "after": "setelah", "ago": "lalu", "now": "sekarang", "currently": "saat ini",
-    "recently": "baru-baru ini", "soon": "segera", "later": "kemudian", "deadline": "tenggat", "schedule": "jadwal",
-    "scheduled": "dijadwalkan", "duration": "durasi",
-    "january": "januari", "february": "februari", "march": "maret", "june": "juni", "july": "juli",
-    "august": "agustus", "october": "oktober", "december": "desember",
-    "monday": "senin", "tuesday": "selasa", "wednesday": "rabu", "thursday": "kamis", "friday": "jumat",
-    "saturday": "sabtu", "sunday": "minggu",
-    # Numbers and quantities
-    "one": "satu", "two": "dua", "three": "tiga", "four": "empat", "five": "lima", "six": "enam", "seven": "tujuh",
-    "eight": "delapan", "nine": "sembilan", "ten": "sepuluh", "hundred": "ratus", "hundreds": "ratusan",
-    "thousand": "ribu", "thousands": "ribuan", "million": "juta", "millions": "jutaan", "billion": "miliar",
-    "trillion": "triliun", "dozens": "puluhan", "first": "pertama", "second": "kedua", "third": "ketiga",
-    "fourth": "keempat", "fifth": "kelima", "last": "terakhir", "percent": "persen", "per cent": "persen",
-    "percentage": "persentase", "number": "jumlah", "amount": "jumlah", "half": "setengah",
-    "several": "beberapa", "many": "banyak", "more than": "lebih dari", "less than": "kurang dari",
-    "at least": "setidaknya", "approximately": "sekitar", "around": "sekitar", "nearly": "hampir",
-    "almost": "hampir", "each": "setiap", "every": "setiap", "increase": "peningkatan", "increased": "meningkat",
-    "increasing": "meningkat", "decrease": "penurunan", "decreased": "menurun", "decline": "penurunan",
-    "declined": "menurun", "rose": "naik", "rise": "kenaikan", "rising": "naik", "fell": "turun",
-    "dropped": "turun", "grew": "tumbuh", "growth": "pertumbuhan",
-    # Government and politics
-    "government": "pemerintah", "governments": "pemerintah", "local government": "pemerintah daerah",
-    "central government": "pemerintah pusat", "provincial government": "pemerintah provinsi",
-    "city government": "pemerintah kota", "regency government": "pemerintah kabupaten", "state": "negara",
-    "country": "negara", "countries": "negara", "nation": "bangsa", "national": "nasional", "region": "daerah",
-    "regional": "daerah", "president": "presiden", "vice president": "wakil presiden", "minister": "menteri",
-    "ministers": "menteri", "coordinating minister": "menteri koordinator", "ministry": "kementerian",
-    "ministries": "kementerian", "cabinet": "kabinet", "governor": "gubernur", "vice governor": "wakil gubernur",
-    "deputy governor": "wakil gubernur", "mayor": "wali kota", "deputy mayor": "wakil wali kota",
-    "regent": "bupati", "deputy regent": "wakil bupati", "deputy": "wakil", "vice": "wakil", "head": "kepala",
-    "chief": "kepala", "chairman": "ketua", "chairperson": "ketua", "director": "direktur",
-    "director general": "direktur jenderal", "secretary": "sekretaris", "secretary general": "sekretaris jenderal",
-    "official": "pejabat", "officials": "pejabat", "officer": "petugas", "officers": "petugas",
-    "staff": "pegawai", "employee": "pegawai", "employees": "pegawai", "civil servant": "aparatur sipil negara",
-    "civil servants": "aparatur sipil negara", "parliament": "dpr", "house of representatives": "dpr",
-    "lawmaker": "anggota dpr", "lawmakers": "anggota dpr", "member": "anggota", "members": "anggota",
-    "party": "partai", "parties": "partai", "political party": "partai politik", "politics": "politik",
-    "political": "politik", "politician": "politikus", "politicians": "politikus", "election": "pemilu",
-    "elections": "pemilu", "general election": "pemilu", "regional election": "pilkada",
-    "presidential election": "pilpres", "vote": "suara", "votes": "suara", "voter": "pemilih", "voters": "pemilih",
-    "voted": "memilih", "candidate": "calon", "candidates": "calon", "campaign": "kampanye",
-    "coalition": "koalisi", "opposition": "oposisi", "democracy": "demokrasi", "policy": "kebijakan",
-    "policies": "kebijakan", "regulation": "peraturan", "regulations": "peraturan", "rule": "aturan",
-    "rules": "aturan", "presidential regulation": "peraturan presiden", "government regulation": "peraturan pemerintah",
-    "regional regulation": "peraturan daerah", "decree": "keputusan", "presidential decree": "keputusan presiden",
-    "draft law": "rancangan undang-undang", "constitution": "konstitusi", "budget": "anggaran",
-    "state budget": "apbn", "programs": "program", "plan": "rencana", "plans": "rencana", "planned": "direncanakan",
-    "planning": "perencanaan", "development": "pembangunan", "develop": "mengembangkan",
-    "developed": "dikembangkan", "developing": "mengembangkan", "infrastructure": "infrastruktur",
-    "public service": "pelayanan publik", "public services": "pelayanan publik", "service": "pelayanan",
-    "services": "pelayanan", "serve": "melayani", "serving": "melayani", "served as": "menjabat",
-    "appointed": "ditunjuk", "appoint": "menunjuk", "inaugurated": "dilantik", "sworn in": "dilantik",
-    "inauguration": "pelantikan", "resigned": "mengundurkan diri", "resign": "mengundurkan diri",
-    "dismissed": "diberhentikan", "leader": "pemimpin", "leaders": "pemimpin", "leadership": "kepemimpinan",
-    "led": "dipimpin", "village": "desa", "villages": "desa", "village head": "kepala desa",
-    "district": "kecamatan", "subdistrict": "kelurahan", "province": "provinsi", "provinces": "provinsi",
-    "provincial": "provinsi", "city": "kota", "cities": "kota", "regency": "kabupaten", "regencies": "kabupaten",
-    "capital": "ibu kota", "capital city": "ibu kota", "island": "pulau", "islands": "pulau", "area": "wilayah",
-    "areas": "wilayah", "territory": "wilayah", "border": "perbatasan", "foreign": "luar negeri",
-    "abroad": "luar negeri", "overseas": "luar negeri", "domestic": "dalam negeri",
-    "international": "internasional", "world": "dunia", "indonesian": "indonesia",
-    "indonesians": "masyarakat indonesia", "foreign affairs": "luar negeri", "home affairs": "dalam negeri",
-    "finance": "keuangan", "ministry of finance": "kementerian keuangan", "finance minister": "menteri keuangan",
-    "ministry of health": "kementerian kesehatan", "health minister": "menteri kesehatan", "education": "pendidikan",
-    "religious affairs": "agama", "defense": "pertahanan", "defence": "pertahanan", "military": "militer",
-    "army": "tentara", "armed forces": "tni", "soldier": "prajurit", "soldiers": "prajurit", "troops": "pasukan",
-    "navy": "angkatan laut", "air force": "angkatan udara", "police": "polisi", "police officer": "polisi",
-    "policeman": "polisi", "national police": "polri", "security": "keamanan", "safety": "keselamatan",
-    "war": "perang", "conflict": "konflik", "peace": "perdamaian", "attack": "serangan", "attacked": "diserang",
-    "terrorism": "terorisme", "terrorist": "teroris", "terrorists": "teroris", "bomb": "bom",
-    "explosion": "ledakan", "weapon": "senjata", "weapons": "senjata", "embassy": "kedutaan besar",
-    "ambassador": "duta besar", "cooperation": "kerja sama", "agreement": "kesepakatan", "agreed": "sepakat",
-    "treaty": "perjanjian", "summit": "konferensi tingkat tinggi", "meeting": "rapat", "meetings": "rapat",
-    "met": "bertemu", "meet": "bertemu", "visit": "kunjungan", "visits": "kunjungan", "visited": "mengunjungi",
-    "visiting": "mengunjungi", "trip": "perjalanan", "delegation": "delegasi",
-    # Bureaucracy and governance
-    "bureaucracy": "birokrasi", "bureaucratic reform": "reformasi birokrasi", "reform": "reformasi",
-    "reforms": "reformasi", "integrity": "integritas", "integrity zone": "zona integritas", "zone": "zona",
-    "zones": "zona",
-    "accountability": "akuntabilitas", "transparency": "transparansi", "transparent": "transparan",
-    "governance": "tata kelola", "administration": "administrasi", "work unit": "unit kerja",
-    "work units": "unit kerja", "units": "unit", "institution": "lembaga", "institutions": "lembaga",
-    "agency": "instansi", "agencies": "instansi", "government agency": "instansi pemerintah",
-    "government agencies": "instansi pemerintah", "body": "badan", "commission": "komisi", "committee": "panitia",
-    "council": "dewan", "organization": "organisasi", "organisation": "organisasi", "organizer": "penyelenggara",
-    "organizers": "penyelenggara", "organized": "diselenggarakan", "organised": "diselenggarakan",
-    "organize": "menyelenggarakan", "office": "kantor", "offices": "kantor", "clean": "bersih",
-    # Corruption and law
-    "corruption": "korupsi", "corrupt": "korupsi", "corruption-free": "bebas korupsi",
-    "free of corruption": "bebas korupsi", "anti-corruption": "antikorupsi",
-    "corruption eradication commission": "komisi pemberantasan korupsi", "bribery": "suap", "bribe": "suap",
-    "bribes": "suap", "graft": "korupsi", "embezzlement": "penggelapan", "fraud": "penipuan",
-    "money laundering": "pencucian uang", "state losses": "kerugian negara", "loss": "kerugian",
-    "losses": "kerugian", "law": "hukum", "law enforcement": "penegakan hukum",
-    "court": "pengadilan", "supreme court": "mahkamah agung", "constitutional court": "mahkamah konstitusi",
-    "judge": "hakim", "judges": "hakim", "trial": "sidang", "hearing": "sidang", "verdict": "putusan",
-    "ruling": "putusan", "sentenced": "divonis", "prison": "penjara", "jail": "penjara", "prisoner": "narapidana",
-    "prisoners": "narapidana", "inmate": "narapidana", "inmates": "narapidana", "arrest": "penangkapan",
-    "arrested": "ditangkap", "detained": "ditahan", "detention": "penahanan", "suspect": "tersangka",
-    "suspects": "tersangka", "defendant": "terdakwa", "defendants": "terdakwa", "prosecutor": "jaksa",
-    "prosecutors": "jaksa", "attorney general": "jaksa agung", "lawyer": "pengacara", "lawyers": "pengacara",
-    "investigation": "penyelidikan", "investigate": "menyelidiki", "investigated": "diselidiki",
-    "investigator": "penyidik", "investigators": "penyidik", "evidence": "bukti", "witness": "saksi",
-    "witnesses": "saksi", "crime": "kejahatan", "crimes": "kejahatan", "criminal": "pidana",
-    "murder": "pembunuhan", "killed": "tewas", "kill": "membunuh", "theft": "pencurian", "stolen": "dicuri",
-    "robbery": "perampokan", "drugs": "narkoba", "narcotics": "narkotika", "drug trafficking": "peredaran narkoba",
-    "case": "kasus", "cases": "kasus", "report": "laporan", "reports": "laporan", "reported": "dilaporkan",
-    "charged": "didakwa", "charges": "dakwaan", "accused": "dituduh", "victim": "korban", "victims": "korban",
-    "perpetrator": "pelaku", "perpetrators": "pelaku", "fined": "didenda", "penalty": "sanksi",
-    "sanction": "sanksi", "sanctions": "sanksi", "punishment": "hukuman", "violation": "pelanggaran",
-    "violations": "pelanggaran", "violated": "melanggar", "rights": "hak", "human rights": "hak asasi manusia",
-    "justice": "keadilan", "appeal": "banding", "freed": "dibebaskan",
-    # Economy and business
-    "economy": "ekonomi", "economic": "ekonomi", "inflation": "inflasi", "price": "harga", "prices": "harga",
-    "cost": "biaya", "costs": "biaya", "market": "pasar", "markets": "pasar", "trade": "perdagangan",
-    "export": "ekspor", "exports": "ekspor", "import": "impor", "imports": "impor", "investment": "investasi",
-    "investments": "investasi", "investors": "investor", "company": "perusahaan", "companies": "perusahaan",
-    "firm": "perusahaan", "business": "usaha", "businesses": "usaha", "entrepreneur": "pengusaha",
-    "entrepreneurs": "pengusaha", "msme": "umkm", "msmes": "umkm", "smes": "umkm", "state-owned enterprise": "bumn",
-    "state-owned enterprises": "bumn", "soe": "bumn", "soes": "bumn", "banks": "bank", "central bank": "bank sentral",
-    "interest rate": "suku bunga", "interest rates": "suku bunga", "exchange rate": "nilai tukar",
-    "currency": "mata uang", "stock": "saham", "stocks": "saham", "shares": "saham", "tax": "pajak",
-    "taxes": "pajak", "revenue": "pendapatan", "income": "pendapatan", "profit": "laba", "profits": "laba",
-    "debt": "utang", "loan": "pinjaman", "loans": "pinjaman", "fund": "dana", "funds": "dana", "funding": "pendanaan",
-    "money": "uang", "salary": "gaji", "salaries": "gaji", "wage": "upah", "wages": "upah",
-    "minimum wage": "upah minimum", "worker": "pekerja", "workers": "pekerja", "labor": "tenaga kerja",
-    "labour": "tenaga kerja", "job": "pekerjaan", "jobs": "lapangan kerja", "employment": "lapangan kerja",
-    "unemployment": "pengangguran", "poverty": "kemiskinan", "poor": "miskin", "welfare": "kesejahteraan",
-    "subsidy": "subsidi", "subsidies": "subsidi", "social assistance": "bantuan sosial", "aid": "bantuan",
-    "assistance": "bantuan", "fuel": "bahan bakar", "oil": "minyak",
-    "palm oil": "kelapa sawit", "rice": "beras", "food": "pangan", "food security": "ketahanan pangan",
-    "farmer": "petani", "farmers": "petani", "agriculture": "pertanian", "harvest": "panen",
-    "fisherman": "nelayan", "fishermen": "nelayan", "industry": "industri", "manufacturing": "manufaktur",
-    "factory": "pabrik", "production": "produksi", "product": "produk", "products": "produk", "sales": "penjualan",
-    "consumer": "konsumen", "consumers": "konsumen", "supply": "pasokan", "demand": "menuntut",
-    "recession": "resesi", "crisis": "krisis", "energy": "energi", "electricity": "listrik", "electric": "listrik",
-    "power plant": "pembangkit listrik", "solar panel": "panel surya", "mining": "pertambangan",
-    "coal": "batu bara", "nickel": "nikel", "gold": "emas", "silver": "perak", "bronze": "perunggu",
-    "tourism": "pariwisata", "tourist": "wisatawan", "tourists": "wisatawan", "housing": "perumahan",
-    "house": "rumah", "houses": "rumah", "home": "rumah", "homes": "rumah", "building": "gedung",
-    "buildings": "gedung", "road": "jalan", "roads": "jalan", "toll road": "jalan tol", "bridge": "jembatan",
-    "airport": "bandara", "port": "pelabuhan", "train": "kereta", "railway": "kereta api", "vehicle": "kendaraan",
-    "vehicles": "kendaraan", "electric vehicle": "kendaraan listrik", "car": "mobil", "cars": "mobil",
-    "motorcycle": "sepeda motor", "motorcycles": "sepeda motor", "transportation": "transportasi",
-    "transport": "transportasi", "traffic": "lalu lintas", "traffic jam": "kemacetan", "accident": "kecelakaan",
-    "accidents": "kecelakaan", "passenger": "penumpang", "passengers": "penumpang", "flight": "penerbangan",
-    "flights": "penerbangan", "plane": "pesawat", "aircraft": "pesawat", "ship": "kapal", "boat": "perahu",
-    # Disasters and environment
-    "disaster": "bencana", "disasters": "bencana", "natural disaster": "bencana alam", "flood": "banjir",
-    "floods": "banjir", "flooding": "banjir", "flooded": "banjir", "flash flood": "banjir bandang",
-    "landslide": "tanah longsor", "landslides": "tanah longsor", "earthquake": "gempa", "earthquakes": "gempa",
-    "quake": "gempa", "volcano": "gunung api", "eruption": "erupsi", "erupted": "erupsi", "fire": "kebakaran",
-    "fires": "kebakaran", "forest fire": "kebakaran hutan", "forest fires": "kebakaran hutan",
-    "wildfire": "kebakaran hutan", "drought": "kekeringan", "storm": "badai", "heavy rain": "hujan deras",
-    "rain": "hujan", "rainfall": "curah hujan", "weather": "cuaca", "climate": "iklim",
-    "climate change": "perubahan iklim", "evacuated": "dievakuasi", "evacuation": "evakuasi",
-    "evacuees": "pengungsi", "refugee": "pengungsi", "refugees": "pengungsi", "displaced": "mengungsi",
-    "dead": "meninggal", "died": "meninggal dunia", "die": "meninggal", "death": "kematian", "deaths": "kematian",
-    "death toll": "jumlah korban", "injured": "luka-luka", "injuries": "luka", "missing": "hilang",
-    "damaged": "rusak", "damage": "kerusakan", "destroyed": "hancur", "rescue": "penyelamatan",
-    "rescued": "diselamatkan", "search and rescue": "sar", "emergency": "darurat", "affected": "terdampak",
-    "residents": "warga", "resident": "warga", "environment": "lingkungan", "environmental": "lingkungan",
-    "pollution": "pencemaran", "air pollution": "polusi udara", "air quality": "kualitas udara",
-    "waste": "sampah", "garbage": "sampah", "trash": "sampah", "forest": "hutan", "forests": "hutan",
-    "river": "sungai", "rivers": "sungai", "sea": "laut", "ocean": "samudra", "mountain": "gunung",
-    "water": "air", "clean water": "air bersih", "land": "lahan",
-    # Health
-    "health": "kesehatan", "healthy": "sehat", "hospital": "rumah sakit", "hospitals": "rumah sakit",
-    "health center": "puskesmas", "doctor": "dokter", "doctors": "dokter", "nurse": "perawat", "nurses": "perawat",
-    "health workers": "tenaga kesehatan", "patient": "pasien", "patients": "pasien", "disease": "penyakit",
-    "diseases": "penyakit", "illness": "penyakit", "sick": "sakit", "pandemic": "pandemi", "epidemic": "wabah",
-    "outbreak": "wabah", "vaccine": "vaksin", "vaccines": "vaksin", "vaccination": "vaksinasi",
-    "vaccinated": "divaksin", "infected": "terinfeksi", "infection": "infeksi", "positive": "positif",
-    "negative": "negatif", "test": "tes", "tests": "tes", "treatment": "pengobatan", "treated": "dirawat",
-    "medicine": "obat", "medicines": "obat", "malnutrition": "gizi buruk", "nutrition": "gizi",
-    "mental health": "kesehatan mental", "dengue": "demam berdarah", "tuberculosis": "tuberkulosis",
-    "insurance": "asuransi", "health insurance": "jaminan kesehatan", "cancer": "kanker",
-    "quarantine": "karantina", "mask": "masker", "masks": "masker",
-    # Education, family and society
-    "school": "sekolah", "schools": "sekolah", "student": "siswa", "students": "siswa",
-    "university student": "mahasiswa", "university students": "mahasiswa", "teacher": "guru", "teachers": "guru",
-    "university": "universitas", "universities": "universitas", "campus": "kampus", "lecturer": "dosen",
-    "lecturers": "dosen", "scholarship": "beasiswa", "research": "penelitian", "researcher": "peneliti",
-    "researchers": "peneliti", "learning": "pembelajaran", "exam": "ujian", "graduate": "lulusan",
-    "graduated": "lulus", "curriculum": "kurikulum", "child": "anak", "children": "anak", "kids": "anak",
-    "youth": "pemuda", "young": "muda", "woman": "perempuan", "women": "perempuan", "man": "pria", "men": "pria",
-    "family": "keluarga", "families": "keluarga", "mother": "ibu", "father": "ayah", "wife": "istri",
-    "husband": "suami", "son": "putra", "daughter": "putri", "elderly": "lansia", "disability": "disabilitas",
-    "people with disabilities": "penyandang disabilitas", "person": "orang", "persons": "orang",
-    "people": "masyarakat", "public": "publik", "community": "masyarakat", "society": "masyarakat",
-    "citizen": "warga negara", "citizens": "warga negara", "population": "jumlah penduduk", "culture": "budaya",
-    "cultural": "budaya", "religion": "agama", "religious": "agama", "mosque": "masjid", "church": "gereja",
-    "islamic": "islam", "traditional": "tradisional",
-    # Sport
-    "sport": "olahraga", "sports": "olahraga", "match": "pertandingan", "matches": "pertandingan",
-    "game": "pertandingan", "team": "tim", "teams": "tim", "national team": "tim nasional", "player": "pemain",
-    "players": "pemain", "coach": "pelatih", "athlete": "atlet", "athletes": "atlet", "championship": "kejuaraan",
-    "champion": "juara", "champions": "juara", "tournament": "turnamen", "league": "liga",
-    "football": "sepak bola", "soccer": "sepak bola", "badminton": "bulu tangkis", "medal": "medali",
-    "medals": "medali", "gold medal": "medali emas", "win": "menang", "won": "menang", "wins": "menang",
-    "winning": "menang", "winner": "pemenang", "winners": "pemenang", "defeated": "mengalahkan",
-    "beat": "mengalahkan", "defeat": "kekalahan", "score": "skor", "scored": "mencetak", "goals": "gol",
-    "fans": "suporter", "supporters": "pendukung", "race": "balapan",
-    "olympics": "olimpiade", "world cup": "piala dunia", "cup": "piala", "trophy": "trofi", "title": "gelar",
-    "record": "rekor", "ranking": "peringkat", "rank": "peringkat", "ranked": "peringkat",
-    # Technology
-    "technology": "teknologi", "technologies": "teknologi", "digitalization": "digitalisasi",
-    "digitalisation": "digitalisasi", "application": "aplikasi", "applications": "aplikasi", "app": "aplikasi",
-    "apps": "aplikasi", "system": "sistem", "systems": "sistem", "website": "situs", "websites": "situs",
-    "social media": "media sosial", "phone": "telepon", "smartphone": "ponsel", "mobile phone": "ponsel",
-    "cellphone": "ponsel", "computer": "komputer", "software": "perangkat lunak", "hardware": "perangkat keras",
-    "device": "perangkat", "devices": "perangkat", "network": "jaringan", "signal": "sinyal",
-    "satellite": "satelit", "artificial intelligence": "kecerdasan buatan", "cyber": "siber",
-    "cyber attack": "serangan siber", "hacker": "peretas", "hackers": "peretas", "hacked": "diretas",
-    "data breach": "kebocoran data", "leak": "kebocoran", "leaked": "bocor", "startup": "perusahaan rintisan",
-    "startups": "perusahaan rintisan", "innovation": "inovasi", "innovations": "inovasi",
-    "innovative": "inovatif", "launch": "peluncuran", "launched": "meluncurkan", "user": "pengguna",
-    "users": "pengguna", "access": "akses", "virtually": "virtual", "offline": "tatap muka",
-    "in person": "tatap muka", "in-person": "tatap muka", "face to face": "tatap muka", "face-to-face": "tatap muka",
-    # Awards and events
-    "award": "penghargaan", "awards": "penghargaan", "awarded": "dianugerahi", "prize": "hadiah",
-    "honour": "kehormatan", "recognition": "pengakuan", "appreciation": "apresiasi",
-    "certificate": "sertifikat", "predicate": "predikat", "accreditation": "akreditasi",
-    "achievement": "prestasi", "achievements": "prestasi", "achieve": "mencapai", "achieved": "mencapai",
-    "receive": "menerima", "received": "menerima", "receives": "menerima", "receiving": "menerima",
-    "recipient": "penerima", "recipients": "penerima", "given": "diberikan", "give": "memberikan",
-    "gave": "memberikan", "gives": "memberikan", "presented": "diserahkan", "handed over": "diserahkan",
-    "nominated": "dinominasikan", "nomination": "nominasi", "nominee": "nominasi", "nominees": "nominasi",
-    "proposed": "diusulkan", "propose": "mengusulkan", "proposal": "usulan", "proposals": "usulan",
-    "selected": "terpilih", "chosen": "terpilih", "elected": "terpilih", "assessment": "penilaian",
-    "evaluation": "evaluasi", "evaluate": "mengevaluasi", "evaluated": "dievaluasi", "criteria": "kriteria",
-    "requirement": "syarat", "requirements": "persyaratan", "ceremony": "acara", "event": "acara",
-    "events": "acara", "celebration": "perayaan", "celebrate": "merayakan", "celebrated": "merayakan",
-    "commemorate": "memperingati", "commemoration": "peringatan", "anniversary": "ulang tahun",
-    "birthday": "ulang tahun", "independence day": "hari kemerdekaan", "independence": "kemerdekaan",
-    "holiday": "libur", "holidays": "libur", "exhibition": "pameran", "conference": "konferensi",
-    "workshop": "lokakarya", "contest": "lomba", "competition": "kompetisi", "participant": "peserta",
-    "participants": "peserta", "participated": "mengikuti", "attend": "menghadiri", "attended": "menghadiri",
-    "attendance": "kehadiran", "present": "hadir", "guest": "tamu", "guests": "tamu", "speech": "pidato",
-    "remarks": "sambutan", "host": "tuan rumah", "hosted": "menjadi tuan rumah", "held": "diadakan",
-    "hold": "mengadakan", "holds": "mengadakan", "holding": "mengadakan", "took place": "berlangsung",
-    "take place": "berlangsung", "happened": "terjadi", "happen": "terjadi", "occurred": "terjadi",
-    "occur": "terjadi", "location": "lokasi", "place": "tempat", "venue": "tempat", "located": "terletak",
-    "opened": "dibuka", "opening": "pembukaan", "closed": "ditutup", "closing": "penutupan",
-    # Media and speech
-    "said": "kata", "says": "kata", "say": "kata", "told": "kata", "according to": "menurut",
-    "statement": "pernyataan", "statements": "pernyataan", "stated": "menyatakan", "explained": "menjelaskan",
-    "explain": "menjelaskan", "added": "menambahkan", "emphasized": "menegaskan", "stressed": "menegaskan",
-    "announced": "mengumumkan", "announce": "mengumumkan", "announcement": "pengumuman",
-    "press conference": "konferensi pers", "press release": "siaran pers", "interview": "wawancara",
-    "asked": "meminta", "request": "permintaan", "urged": "mendesak", "urge": "mendesak", "warned": "memperingatkan",
-    "warning": "peringatan", "hope": "harapan", "hoped": "berharap", "expected": "diharapkan", "wrote": "menulis",
-    "write": "menulis", "writes": "menulis", "written": "ditulis", "writer": "penulis", "author": "penulis",
-    "journalist": "wartawan", "journalists": "wartawan", "reporter": "wartawan", "news": "berita",
-    "newspaper": "surat kabar", "source": "sumber", "sources": "sumber", "quoted": "dikutip", "cited": "dikutip",
-    "protest": "unjuk rasa", "protests": "unjuk rasa", "protesters": "pengunjuk rasa",
-    # Common verbs
-    "make": "membuat", "made": "membuat", "makes": "membuat", "making": "membuat", "create": "membuat",
-    "created": "dibuat", "build": "membangun", "built": "dibangun", "construction": "pembangunan",
-    "doing": "melakukan", "done": "dilakukan", "carried out": "dilakukan", "conducted": "dilakukan",
-    "conduct": "melakukan", "implement": "melaksanakan", "implemented": "dilaksanakan",
-    "implementation": "pelaksanaan", "use": "menggunakan", "used": "digunakan", "uses": "menggunakan",
-    "using": "menggunakan", "need": "membutuhkan", "needed": "dibutuhkan", "needs": "kebutuhan",
-    "want": "ingin", "wants": "ingin", "get": "mendapat", "got": "mendapat", "gets": "mendapat",
-    "obtain": "mendapat", "obtained": "mendapat", "earned": "mendapat", "gained": "mendapat", "take": "mengambil",
-    "took": "mengambil", "taken": "diambil", "bring": "membawa", "brought": "membawa", "send": "mengirim",
-    "sent": "dikirim", "buy": "membeli", "bought": "membeli", "sell": "menjual", "sold": "dijual", "pay": "membayar",
-    "paid": "dibayar", "spend": "menghabiskan", "spent": "menghabiskan", "provide": "memberikan",
-    "provided": "diberikan", "support": "dukungan", "supported": "didukung", "supports": "mendukung",
-    "supporting": "mendukung", "help": "membantu", "helped": "membantu", "improve": "meningkatkan",
-    "improved": "meningkat", "improvement": "peningkatan", "reduce": "mengurangi", "reduced": "berkurang",
-    "reduction": "pengurangan", "prevent": "mencegah", "prevention": "pencegahan", "protect": "melindungi",
-    "protection": "perlindungan", "handle": "menangani", "handling": "penanganan", "handled": "ditangani",
-    "solve": "menyelesaikan", "solution": "solusi", "problem": "masalah", "problems": "masalah", "issues": "masalah",
-    "challenge": "tantangan", "challenges": "tantangan", "purpose": "tujuan", "aim": "tujuan", "aims": "bertujuan",
-    "aimed": "bertujuan", "objective": "tujuan", "targets": "target", "result": "hasil", "results": "hasil",
-    "impact": "dampak", "effect": "dampak", "effects": "dampak", "cause": "penyebab", "causes": "penyebab",
-    "caused": "disebabkan", "reason": "alasan", "reasons": "alasan", "because": "karena", "due to": "akibat",
-    "benefit": "manfaat", "benefits": "manfaat", "role": "peran", "function": "fungsi", "task": "tugas",
-    "tasks": "tugas", "duty": "tugas", "duties": "tugas", "responsibility": "tanggung jawab",
-    "responsible": "bertanggung jawab", "authority": "kewenangan", "authorities": "pihak berwenang",
-    "decide": "memutuskan", "decided": "memutuskan", "decision": "keputusan", "decisions": "keputusan",
-    "approve": "menyetujui", "approved": "disetujui", "approval": "persetujuan", "reject": "menolak",
-    "rejected": "ditolak", "refused": "menolak", "accept": "menerima", "accepted": "diterima",
-    "answer": "jawaban", "answered": "menjawab", "respond": "menanggapi", "responded": "menanggapi",
-    "response": "tanggapan", "continue": "melanjutkan", "continued": "melanjutkan", "stop": "menghentikan",
-    "stopped": "dihentikan", "change": "perubahan", "changes": "perubahan", "changed": "berubah",
-    "moved": "dipindahkan", "return": "kembali", "returned": "kembali", "arrive": "tiba", "arrived": "tiba",
-    "leave": "meninggalkan", "come": "datang", "came": "datang", "show": "menunjukkan", "showed": "menunjukkan",
-    "shows": "menunjukkan", "shown": "ditunjukkan", "see": "melihat", "saw": "melihat", "seen": "terlihat",
-    "find": "menemukan", "found": "ditemukan", "known": "dikenal", "called": "disebut", "named": "bernama",
-    "name": "nama", "names": "nama", "become": "menjadi", "became": "menjadi", "becomes": "menjadi",
-    "own": "memiliki", "owned": "dimiliki", "owner": "pemilik", "including": "termasuk", "include": "termasuk",
-    "reach": "mencapai", "reached": "mencapai", "work": "bekerja", "worked": "bekerja", "working": "bekerja",
-    "works": "bekerja", "hard work": "kerja keras", "commitment": "komitmen", "committed": "berkomitmen",
-    "effort": "upaya", "efforts": "upaya", "strategy": "strategi", "step": "langkah", "steps": "langkah",
-    "measures": "langkah", "action": "tindakan", "actions": "tindakan", "activity": "kegiatan",
-    "activities": "kegiatan", "project": "proyek", "projects": "proyek", "quality": "kualitas",
-    "standard": "standar", "standards": "standar", "performance": "kinerja", "productivity": "produktivitas",
-    "efficiency": "efisiensi", "efficient": "efisien", "success": "keberhasilan", "successful": "berhasil",
-    "succeeded": "berhasil", "failed": "gagal", "failure": "kegagalan", "trust": "kepercayaan",
-    "public trust": "kepercayaan publik", "satisfaction": "kepuasan", "complaint": "pengaduan",
-    "complaints": "pengaduan",
-    # Descriptions
-    "new": "baru", "big": "besar", "large": "besar", "major": "besar", "small": "kecil", "high": "tinggi",
-    "low": "rendah", "important": "penting", "good": "baik", "best": "terbaik", "better": "lebih baik",
-    "bad": "buruk", "worst": "terburuk", "latest": "terbaru", "previous": "sebelumnya", "former": "mantan",
-    "special": "khusus", "private": "swasta", "free": "bebas", "free of charge": "gratis", "safe": "aman",
-    "dangerous": "berbahaya", "strong": "kuat", "fast": "cepat", "quickly": "cepat", "slow": "lambat",
-    "easy": "mudah", "difficult": "sulit", "available": "tersedia", "ready": "siap", "different": "berbeda",
-    "entire": "seluruh", "whole": "seluruh", "local": "setempat", "officially": "resmi", "independent": "independen",
-    "sustainable": "berkelanjutan", "between": "antara", "among": "antara", "against": "melawan",
-    "without": "tanpa", "through": "melalui", "via": "melalui", "outside": "luar", "near": "dekat",
-    "together": "bersama",
-}
-
-# Informal or less common Indonesian -> the word formal news text most often uses for the same meaning.
-ID_SYNONYMS: dict[str, str] = {
-    # Obligation: news text says "menuntut X untuk ..." where a reader says "X harus ...".
-    "harus": "dituntut", "wajib": "dituntut", "kewajiban": "tuntutan", "keharusan": "tuntutan",
-    "diwajibkan": "dituntut", "diharuskan": "dituntut",
-    # Chat spellings and Jakarta slang verbs
-    "dapet": "dapat", "dapetin": "mendapatkan", "didapetin": "didapatkan", "ngedapetin": "mendapatkan",
-    "ngeraih": "mendapat", "diusulin": "diusulkan", "ngusulin": "mengusulkan", "bikin": "membuat",
-    "dibikin": "dibuat", "membikin": "membuat", "bikinan": "buatan", "ngebuat": "membuat",
-    "ngapain": "melakukan apa", "nulis": "menulis", "ditulisin": "ditulis", "ngebaca": "membaca",
-    "nerima": "menerima", "nyebut": "menyebut", "nyebutin": "menyebutkan", "disebutin": "disebutkan",
-    "ngadain": "mengadakan", "diadain": "diadakan", "nyiapin": "menyiapkan", "disiapin": "disiapkan",
-    "ngerjain": "mengerjakan", "dikerjain": "dikerjakan", "ngelakuin": "melakukan", "dilakuin": "dilakukan",
-    "ngejalanin": "menjalankan", "dijalanin": "dijalankan", "ngebangun": "membangun", "nolong": "menolong",
-    "nolak": "menolak", "nanganin": "menangani", "ditanganin": "ditangani", "nangkap": "menangkap",
-    "nangkep": "menangkap", "ditangkep": "ditangkap", "ngebantu": "membantu", "bantuin": "membantu",
-    "dibantuin": "dibantu", "ngumumin": "mengumumkan", "diumumin": "diumumkan", "ngeluarin": "mengeluarkan",
-    "dikeluarin": "dikeluarkan", "ngelaporin": "melaporkan", "dilaporin": "dilaporkan", "ngirim": "mengirim",
-    "dikirimin": "dikirim", "nyerahin": "menyerahkan", "diserahin": "diserahkan", "dikasih": "diberikan",
-    "pake": "pakai", "dipake": "dipakai", "nyampe": "sampai", "sampe": "sampai", "ampe": "sampai", "abis": "habis",
-    "ngabisin": "menghabiskan", "nyari": "mencari", "dicariin": "dicari", "nemu": "menemukan",
-    "nemuin": "menemukan", "ditemuin": "ditemukan", "ketemu": "bertemu", "ketemuan": "bertemu", "liat": "lihat",
-    "ngeliat": "melihat", "diliat": "dilihat", "denger": "dengar", "ngejawab": "menjawab", "ngerti": "mengerti",
-    "nunggu": "menunggu", "nungguin": "menunggu", "nyoba": "mencoba", "ngajuin": "mengajukan",
-    "diajuin": "diajukan", "ngejual": "menjual", "ngebeli": "membeli", "dibeliin": "dibelikan",
-    "bayarin": "membayar", "dibayarin": "dibayar", "ngebayar": "membayar", "nyewa": "menyewa",
-    "ngambil": "mengambil", "diambilin": "diambil", "ngecek": "memeriksa", "dicek": "diperiksa",
-    "ngumpulin": "mengumpulkan", "dikumpulin": "dikumpulkan", "ngelarang": "melarang", "ngebuka": "membuka",
-    "dibukain": "dibuka", "nutup": "menutup", "ditutupin": "ditutup", "ngerusak": "merusak", "nabrak": "menabrak",
-    "nyelametin": "menyelamatkan", "diselametin": "diselamatkan", "kebakar": "terbakar", "kelelep": "tenggelam",
-    "ngilang": "menghilang", "ilang": "hilang", "ngeluh": "mengeluh", "ngadu": "mengadu", "ngurus": "mengurus",
-    "diurusin": "diurus", "ngatur": "mengatur", "ngedukung": "mendukung", "ngejelasin": "menjelaskan",
-    "dijelasin": "dijelaskan", "nerangin": "menerangkan", "ngaku": "mengaku", "milih": "memilih",
-    "kepilih": "terpilih", "nyoblos": "mencoblos", "ngundang": "mengundang", "ngeliput": "meliput",
-    "ngajak": "mengajak", "ngebahas": "membahas", "ngeganti": "mengganti", "gantiin": "menggantikan",
-    "ngelanjutin": "melanjutkan", "dilanjutin": "dilanjutkan", "ngerencanain": "merencanakan",
-    "direncanain": "direncanakan", "minjem": "meminjam", "dipinjemin": "dipinjamkan", "nyumbang": "menyumbang",
-    "nyumbangin": "menyumbangkan", "disumbangin": "disumbangkan", "bagiin": "membagikan",
-    "dibagiin": "dibagikan", "naikin": "menaikkan", "dinaikin": "dinaikkan", "turunin": "menurunkan",
-    "diturunin": "diturunkan", "ningkatin": "meningkatkan", "ditingkatin": "ditingkatkan",
-    "ngurangin": "mengurangi", "dikurangin": "dikurangi", "nambah": "menambah", "nambahin": "menambahkan",
-    "ditambahin": "ditambahkan", "ngalahin": "mengalahkan", "dikalahin": "dikalahkan",
-    "menangin": "memenangkan", "dimenangin": "dimenangkan", "ngebiayain": "membiayai", "dibiayain": "dibiayai",
-    "nyatain": "menyatakan", "dinyatain": "dinyatakan", "ngedaftar": "mendaftar", "didaftarin": "didaftarkan",
-    "ngebuktiin": "membuktikan", "dibuktiin": "dibuktikan", "nyelesaiin": "menyelesaikan",
-    "diselesaiin": "diselesaikan", "ngerasain": "merasakan", "dirasain": "dirasakan", "ngebantah": "membantah",
-    "ngelawan": "melawan", "ngehadirin": "menghadiri", "dihadirin": "dihadiri", "ngewakilin": "mewakili",
-    "diwakilin": "diwakili", "ngelantik": "melantik", "batalin": "membatalkan", "dibatalin": "dibatalkan",
-    "distop": "dihentikan", "kelar": "selesai", "beres": "selesai", "udahan": "selesai",
-    "kerasa": "terasa", "keliatan": "terlihat", "ketauan": "ketahuan", "ngerayain": "merayakan",
-    "dirayain": "dirayakan", "nonton": "menonton", "nyanyi": "bernyanyi", "ngobrol": "berbincang",
-    "ngungsi": "mengungsi", "nyolong": "mencuri", "dicolong": "dicuri", "pengen": "ingin", "pingin": "ingin",
-    "bakal": "akan", "bakalan": "akan", "cuma": "hanya", "kayak": "seperti", "gitu": "begitu", "gini": "begini",
-    "knapa": "mengapa", "berapaan": "berapa", "kemaren": "kemarin", "entar": "nanti", "ntar": "nanti",
-    "barusan": "baru saja", "bareng": "bersama", "barengan": "bersama", "sendirian": "sendiri",
-    "beneran": "benar", "gede": "besar", "dikit": "sedikit", "cepet": "cepat", "lelet": "lambat",
-    "ribet": "rumit", "gampang": "mudah", "susah": "sulit", "capek": "lelah", "cape": "lelah", "pinter": "pintar",
-    "jelek": "buruk", "gratisan": "gratis", "ujan": "hujan", "duit": "uang", "fulus": "uang", "doku": "uang",
-    "kerjaan": "pekerjaan", "temen": "teman", "sodara": "saudara", "bocah": "anak", "ortu": "orang tua",
-    "bokap": "ayah", "nyokap": "ibu", "emak": "ibu", "bini": "istri", "cewek": "perempuan", "cewe": "perempuan",
-    "cowok": "laki-laki", "cowo": "laki-laki", "bos": "kepala", "ultah": "ulang tahun",
-    "seleb": "selebritas", "selebriti": "selebritas",
-    # Time
-    "taun": "tahun", "setaun": "satu tahun", "setahun": "satu tahun", "pertahun": "per tahun",
-    "sebulan": "satu bulan", "seminggu": "satu pekan", "sepekan": "satu pekan", "minggu lalu": "pekan lalu",
-    "minggu depan": "pekan depan", "sehari": "satu hari", "bln": "bulan", "tgl": "tanggal", "tiap": "setiap",
-    "tiap-tiap": "setiap", "saban": "setiap",
-    # Online and offline
-    "daring": "virtual", "online": "virtual", "dalam jaringan": "virtual", "telekonferensi": "virtual",
-    "konferensi video": "virtual", "luring": "tatap muka", "offline": "tatap muka", "luar jaringan": "tatap muka",
-    # People, officials and offices
-    "warga": "masyarakat", "rakyat": "masyarakat", "penduduk": "masyarakat", "khalayak": "masyarakat",
-    "netizen": "warganet", "abdi negara": "aparatur sipil negara", "pimpinan": "kepala", "ketua": "kepala",
-    "petinggi": "pejabat", "pembesar": "pejabat", "manula": "lansia", "difabel": "penyandang disabilitas",
-    "murid": "siswa", "siswi": "siswa", "anak sekolah": "siswa", "sekolahan": "sekolah", "mahasiswi": "mahasiswa",
-    "anak kuliahan": "mahasiswa", "wakil rakyat": "anggota dewan", "napi": "narapidana", "jubir": "juru bicara",
-    "timses": "tim sukses", "wapres": "wakil presiden", "gub": "gubernur", "walkot": "wali kota",
-    "walikota": "wali kota", "wawali": "wakil wali kota", "kementrian": "kementerian", "mentri": "menteri",
-    "propinsi": "provinsi", "prov": "provinsi", "kotamadya": "kota", "kab": "kabupaten", "kec": "kecamatan",
-    "satker": "unit kerja", "satuan kerja": "unit kerja", "kantor": "instansi", "jawatan": "instansi",
-    "beleid": "kebijakan", "resign": "mengundurkan diri", "pembenahan": "perbaikan",
-    # Corruption and law
-    "antikorupsi": "bebas korupsi", "anti korupsi": "bebas korupsi", "rasuah": "korupsi", "sogok": "suap",
-    "sogokan": "suap", "menyogok": "menyuap", "bui": "penjara", "dibui": "dipenjara", "maling": "pencuri",
-    # Evaluation and awards
-    "ditinjau": "dievaluasi", "meraih": "mendapat", "memperoleh": "mendapat",
-    "menyabet": "mendapat", "menggondol": "mendapat", "mengantongi": "mendapat", "diganjar": "menerima",
-    "dianugerahkan": "diberikan", "pemenang": "penerima", "hadiah": "penghargaan", "apresiasi": "penghargaan",
-    "anugerah": "penghargaan", "ranking": "peringkat", "rangking": "peringkat", "dicalonkan": "diusulkan",
-    "performa": "kinerja",
-    # Events and speech
-    "upacara": "acara", "seremoni": "acara", "perhelatan": "acara", "hajatan": "acara", "helatan": "acara",
-    "gelaran": "acara", "event": "acara", "dihelat": "diadakan", "menghelat": "mengadakan",
-    "launching": "peluncuran", "expo": "pameran", "jumpa pers": "konferensi pers", "interview": "wawancara",
-    "katanya": "kata", "ujarnya": "kata", "tuturnya": "kata", "berujar": "mengatakan", "bertutur": "mengatakan",
-    "menuturkan": "mengatakan", "demo": "unjuk rasa",
-    # Disasters and health
-    "lindu": "gempa", "air bah": "banjir", "angin ribut": "badai", "wafat": "meninggal dunia",
-    "mati lampu": "pemadaman listrik", "pagebluk": "pandemi", "korona": "covid", "corona": "covid",
-    "rs": "rumah sakit", "obat-obatan": "obat",
-    # Economy and transport
-    "hutang": "utang", "ngutang": "berutang", "pinjol": "pinjaman online", "migor": "minyak goreng",
-    "anjlok": "turun", "merosot": "turun", "melonjak": "naik", "meroket": "naik", "melambung": "naik",
-    "pebisnis": "pengusaha", "usahawan": "pengusaha", "wirausahawan": "pengusaha", "motor": "sepeda motor",
-    "angkot": "angkutan kota", "bis": "bus", "ojol": "ojek online",
-    # Sport
-    "skuad": "tim", "kesebelasan": "tim", "pesepak bola": "pemain sepak bola", "pesepakbola": "pemain sepak bola",
-    "sepakbola": "sepak bola", "bulutangkis": "bulu tangkis", "badminton": "bulu tangkis",
-    "pebulu tangkis": "pemain bulu tangkis", "olahragawan": "atlet", "juru taktik": "pelatih",
-    "laga": "pertandingan", "takluk": "kalah", "tumbang": "kalah", "keok": "kalah", "menundukkan": "mengalahkan",
-    "menaklukkan": "mengalahkan", "mempecundangi": "mengalahkan", "mengandaskan": "mengalahkan",
-    "kampiun": "juara", "kiper": "penjaga gawang",
-    # Technology
-    "hp": "ponsel", "handphone": "ponsel", "telepon genggam": "ponsel", "gadget": "gawai", "situs web": "situs",
-    "website": "situs", "medsos": "media sosial", "sosmed": "media sosial", "hacker": "peretas", "cyber": "siber",
-    "kecerdasan artifisial": "kecerdasan buatan", "download": "mengunduh", "upload": "mengunggah",
-}
-
-# Fixed Indonesian expressions kept as they are, so that a word inside them is not replaced
-# ("dewan perwakilan rakyat" must not become "dewan perwakilan masyarakat").
-KEEP_PHRASES: frozenset[str] = frozenset({
-    "kerja keras", "instansi pemerintah", "wakil presiden", "warga negara", "jumlah penduduk",
-    "perwakilan rakyat", "dewan perwakilan rakyat", "permusyawaratan rakyat", "kedaulatan rakyat",
-    "pesta rakyat", "bank rakyat", "usaha rakyat", "kredit usaha rakyat", "ketua umum", "upacara bendera",
-    "kantor berita", "kantor pos", "pinjaman online", "judi online", "belanja online", "toko online",
-    "ojek online", "transportasi online", "sepeda motor", "pemenang pemilu",
-})
-
-# Common English function and question words; their share tells an English question from an Indonesian one.
-ENGLISH_MARKERS: frozenset[str] = frozenset({
-    "the", "a", "an", "is", "are", "was", "were", "be", "been", "being", "do", "does", "did", "have", "has",
-    "had", "what", "who", "whom", "whose", "which", "when", "where", "why", "how", "of", "to", "in", "on", "at",
-    "for", "from", "by", "with", "about", "into", "this", "that", "these", "those", "it", "its", "they", "them",
-    "their", "he", "she", "his", "her", "we", "our", "you", "your", "i", "my", "and", "or", "but", "not", "can",
-    "could", "will", "would", "should", "may", "might", "must", "there", "here", "article", "many", "much",
-    "any", "some", "than", "then", "if", "also", "according", "tell", "me", "please", "said", "says",
-})
+LANGUAGE_DIR = Path(__file__).resolve().parent / "language"
+KINDS = ("count", "who", "when", "where", "why", "how", "define", "quote")
 
 
-def _apply(words: list[str], table: dict[str, str], keep: frozenset[str] = frozenset()) -> list[str]:
-    """One left-to-right pass: at each position the longest known phrase wins; unknown words stay."""
-    out: list[str] = []
-    i = 0
-    while i < len(words):
-        for n in range(min(MAX_PHRASE, len(words) - i), 0, -1):
-            key = " ".join(words[i:i + n])
-            if key in keep:
-                out.extend(words[i:i + n])
-                break
-            if key in table:
-                out.extend(table[key].split())
-                break
-        else:
-            n = 1
-            out.append(words[i])
-        i += n
-    return out
+def _lines(name: str) -> list[str]:
+    """The file's lines without comments and blank lines."""
+    text = (LANGUAGE_DIR / name).read_text(encoding="utf-8")
+    return [line.rstrip("\n") for line in text.splitlines() if line.strip() and not line.lstrip().startswith("#")]
 
 
-def translate(words: list[str], english: bool = True) -> list[str]:
-    """Map lowercase tokens through EN_ID (English text only), then ID_SYNONYMS, longest phrase first."""
-    return _apply(_apply(words, EN_ID) if english else words, ID_SYNONYMS, KEEP_PHRASES)
+def _pairs(name: str) -> dict[str, str]:
+    pairs: dict[str, str] = {}
+    for n, line in enumerate(_lines(name), 1):
+        key, sep, value = line.partition("\t")
+        if not sep or not key.strip() or not value.strip():
+            raise ValueError(f"{LANGUAGE_DIR / name}: entry {n} must be 'key<TAB>value', got {line!r}")
+        pairs[key.strip()] = value.strip()
+    return pairs
+
+
+@lru_cache(maxsize=1)
+def chat_spellings() -> dict[str, str]:
+    """Informal spelling -> the formal word news text uses ("brp" -> "berapa")."""
+    return _pairs("chat.tsv")
+
+
+@lru_cache(maxsize=1)
+def question_words() -> dict[str, str]:
+    """Question word or phrase (Indonesian, chat or English) -> the kind of answer it asks for."""
+    words = _pairs("question_words.tsv")
+    unknown = {k: v for k, v in words.items() if v not in KINDS}
+    if unknown:
+        raise ValueError(f"{LANGUAGE_DIR / 'question_words.tsv'}: unknown kinds {unknown}; kinds are {KINDS}")
+    return words
+
+
+@lru_cache(maxsize=1)
+def function_words() -> frozenset[str]:
+    """Words that carry no topic, on top of Sastrawi's stopwords."""
+    return frozenset(w for line in _lines("function_words.txt") for w in line.split())
+
+
+@lru_cache(maxsize=1)
+def english_markers() -> frozenset[str]:
+    """Common English function words."""
+    return frozenset(w for line in _lines("english.txt") for w in line.split())
 
 
 def looks_english(words: list[str]) -> bool:
     """True when at least two tokens, and a quarter of them, are English function words."""
     if len(words) < 2:
         return False
-    hits = sum(w in ENGLISH_MARKERS for w in words)
+    markers = english_markers()
+    hits = sum(w in markers for w in words)
     return hits >= 2 and hits >= 0.25 * len(words)

@@ -3,6 +3,13 @@
 Users write "brp unit yg diusulkan?"; the article writes "berapa unit kerja
 yang diusulkan". Lexical matching works on stems of content words after chat
 spellings are expanded, so both sides meet in the middle.
+
+Two stems, because a full stemmer joins words of different meaning: Sastrawi
+takes "penghargaan" (award) to "harga" (price), "pemerintah" to "perintah",
+"ketua" to "tua". `light_stem` strips only what leaves the meaning alone
+(verb affixes me-/di-/ber-/ter-, -kan, -i, and -nya, -lah, -kah); a noun made
+with pe-/ke- or -an keeps its own form. Matching uses light stems; the full
+stem is one weaker signal among others (`loose_terms`).
 """
 
 from __future__ import annotations
@@ -11,48 +18,15 @@ import re
 import unicodedata
 from functools import lru_cache
 
-# Common Indonesian chat spellings. A general lexicon, not tuned to any question.
-CHAT_SPELLINGS: dict[str, str] = {
-    "yg": "yang", "brp": "berapa", "brapa": "berapa", "gak": "tidak", "ga": "tidak", "gk": "tidak",
-    "nggak": "tidak", "ngga": "tidak", "enggak": "tidak", "tdk": "tidak", "g": "tidak", "udah": "sudah",
-    "udh": "sudah", "sdh": "sudah", "blm": "belum", "belom": "belum", "gimana": "bagaimana",
-    "gmn": "bagaimana", "gmana": "bagaimana", "dgn": "dengan", "sm": "sama", "krn": "karena",
-    "karna": "karena", "utk": "untuk", "buat": "untuk", "dr": "dari", "kpd": "kepada", "pd": "pada",
-    "org": "orang", "jd": "jadi", "jg": "juga", "aja": "saja", "bgt": "banget", "tsb": "tersebut",
-    "dlm": "dalam", "sbg": "sebagai", "spt": "seperti", "knp": "kenapa", "napa": "kenapa", "ngapain": "mengapa",
-    "kpn": "kapan", "dmn": "mana", "dimana": "di mana", "kmn": "ke mana", "sapa": "siapa", "syp": "siapa",
-    "sp": "siapa", "ap": "apa", "apaan": "apa", "tau": "tahu", "tahun2": "tahun", "thn": "tahun",
-    "th": "tahun", "bilang": "kata", "ngomong": "kata", "ngomongin": "bicara", "dapet": "dapat",
-    "dpt": "dapat", "ngasih": "memberi", "kasih": "beri", "trus": "terus", "trs": "terus", "lg": "lagi",
-    "bs": "bisa", "bsa": "bisa", "mnrt": "menurut", "ttg": "tentang", "tntg": "tentang", "sy": "saya",
-    "gw": "saya", "gue": "saya", "aku": "saya", "km": "kamu", "lu": "kamu", "lo": "kamu", "kalo": "kalau",
-    "klo": "kalau", "kl": "kalau", "bener": "benar", "emang": "memang", "pemerintahan": "pemerintah",
-    "wapres": "wakil presiden", "jkt": "jakarta", "dirjen": "direktur jenderal", "ditjen": "direktorat jenderal",
-    "presdir": "presiden direktur", "kadis": "kepala dinas", "kemen": "kementerian", "pemda": "pemerintah daerah",
-    "pemprov": "pemerintah provinsi", "pemkot": "pemerintah kota", "pemkab": "pemerintah kabupaten",
-    "hrs": "harus", "kominfo": "kementerian komunikasi informatika", "kemkominfo": "kementerian komunikasi informatika",
-    "kemenkominfo": "kementerian komunikasi informatika",
-}
-
-# Question words, particles and chat fillers that carry no topic.
-EXTRA_STOPWORDS = frozenset(
-    """apa apakah siapa siapakah berapa berapakah kapan kapankah mana manakah bagaimana bagaimanakah
-    mengapa kenapa gimana dong sih deh kok nih tuh yah ya lah kah pun loh lho aja saja banget
-    tolong coba jelaskan sebutkan ceritakan beritahu kasih tahu mau ingin tanya nanya bertanya
-    artikel berita teks tulisan isi menurut kata dikatakan mengatakan disebut ujar ucap bilang
-    arti artinya maksud maksudnya definisi pengertian kepanjangan singkatan akronim stand mean means
-    the a an is are was were what who whom which when where why how many much did does do of to in
-    on for and or by with about from that this it be at as said say says
-    tersebut itu ini tadi lalu terus lagi selain yang dan di ke dari""".split()
-)
+from .lexicon import chat_spellings, function_words
 
 
 @lru_cache(maxsize=1)
 def stopwords() -> frozenset[str]:
-    """Sastrawi's Indonesian stopwords plus question words and chat particles."""
+    """Sastrawi's Indonesian stopwords plus question words, particles and English function words."""
     from Sastrawi.StopWordRemover.StopWordRemoverFactory import StopWordRemoverFactory
 
-    return frozenset(StopWordRemoverFactory().get_stop_words()) | EXTRA_STOPWORDS
+    return frozenset(StopWordRemoverFactory().get_stop_words()) | function_words()
 
 
 @lru_cache(maxsize=1)
@@ -70,10 +44,28 @@ def _stemmer():  # type: ignore[no-untyped-def]
 
 @lru_cache(maxsize=65536)
 def stem(word: str) -> str:
-    """The Sastrawi stem of one lowercase word; numbers and abbreviations stay as they are."""
+    """The Sastrawi root of one lowercase word; numbers and abbreviations stay as they are."""
     if not word.isalpha() or len(word) <= 3:
         return word
     return _stemmer().stem(word) or word
+
+
+@lru_cache(maxsize=65536)
+def light_stem(word: str) -> str:
+    """The root when only verb affixes were removed; a pe-/ke-/-an noun keeps its form.
+
+    "diusulkan", "mengusulkan" -> "usul"; "penghargaan" stays (its root "harga" means price),
+    "pemerintah" stays (not "perintah"), "ketua" stays (not "tua").
+    """
+    if "-" in word:  # reduplication: "rumah-rumah" -> "rumah"
+        first, _, second = word.partition("-")
+        if first == second:
+            word = first
+    root = stem(word)
+    if root == word:
+        return word
+    nominal = word.startswith(("pe", "ke")) or (word.endswith("an") and not word.endswith("kan"))
+    return word if nominal else root
 
 
 def normalize(text: str) -> str:
@@ -89,9 +81,10 @@ TOKEN = re.compile(r"\d+(?:[.,]\d+)*|[^\W\d_]+(?:-[^\W\d_]+)*")
 
 def words(text: str) -> list[str]:
     """Normalised words with chat spellings expanded; reduplications (kata-kata) kept whole."""
+    chat = chat_spellings()
     out: list[str] = []
     for token in TOKEN.findall(normalize(text)):
-        out.extend(CHAT_SPELLINGS.get(token, token).split())
+        out.extend(chat.get(token, token).split())
     return [strip_clitic(w) for w in out]
 
 
@@ -104,15 +97,17 @@ def strip_clitic(word: str) -> str:
     return word
 
 
-def content_terms(text: str) -> list[str]:
-    """Stems of the words that carry meaning: no stopwords, no question words.
-
-    English is translated word by word and Indonesian synonyms are mapped to
-    the form news text uses, for questions and paragraphs alike, so both sides
-    meet on the same stems.
-    """
-    from .lexicon import looks_english, translate
-
+def content_words(text: str) -> list[str]:
+    """The words that carry meaning, as written (normalised): no stopwords, no question words."""
     sw = stopwords()
-    tokens = words(text)
-    return [stem(w) for w in translate(tokens, english=looks_english(tokens)) if w not in sw and len(w) > 1]
+    return [w for w in words(text) if w not in sw and len(w) > 1]
+
+
+def content_terms(text: str) -> list[str]:
+    """Light stems of the content words: what lexical matching compares."""
+    return [light_stem(w) for w in content_words(text)]
+
+
+def loose_terms(text: str) -> list[str]:
+    """Full Sastrawi stems of the content words: a weaker match that also joins derived nouns."""
+    return [stem(w) for w in content_words(text)]
