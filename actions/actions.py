@@ -246,7 +246,7 @@ class ActionOutOfScope(ActionWithSuggestions):
     async def run(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> list[dict[str, Any]]:
-        """The answer when retrieval quotes a passage, otherwise the polite refusal."""
+        """The answer when retrieval quotes a passage, otherwise the response."""
         question = (tracker.latest_message.get("text") or "").strip()
         if question:
             answer = await self.ask(question, context_from(tracker), known=nlu_vector(tracker))

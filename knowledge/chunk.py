@@ -46,7 +46,8 @@ def _is_abbreviation(text: str, dot: int) -> bool:
     if not word:
         return False
     token = word.group(1).lower().rstrip(".")
-    return token in ABBREVIATIONS or (len(token) == 1 and token.isalpha())
+    initials = re.fullmatch(r"(?:[a-z]\.)+[a-z]", token) is not None  # "K.R.M.T." before a name
+    return token in ABBREVIATIONS or (len(token) == 1 and token.isalpha()) or initials
 
 
 def split_sentences(text: str) -> list[tuple[int, int]]:

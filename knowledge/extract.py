@@ -1,37 +1,75 @@
-"""Spans inside a sentence that answer a question precisely: numbers, speakers, definitions.
+"""Who speaks where, and the spans inside a sentence that answer a question precisely.
 
-All of it is derived from the article text with general patterns: a number
-followed by what it counts, "kata X" / "menurut X" / "X ... menyatakan" for who
-said something (with "dia"/"beliau" resolved to the last named speaker), and
-"Long Name (ABBR)" for abbreviations.
+All of it is read from the article with general patterns of news Indonesian:
+attribution ("kata X", "menurut X", "X mengatakan", "ujarnya", "Ia menambahkan"),
+numbers with what they count ("4.317 jiwa", "Rp38,6 miliar", "menit ke-17"),
+dates ("Jumat (19/4)", "20 April 2024") and names. The verbs of saying and the
+titles before names are data (knowledge/language/speech.txt, titles.txt).
 """
 
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass
+from functools import lru_cache
 
+from .chunk import split_sentences
+from .lexicon import LANGUAGE_DIR
 from .parse import Article
-from .text import content_terms, stem, stopwords
+from .question import Question
+from .text import content_terms, light_stem, stopwords
 
+PRONOUNS = {"dia", "ia", "beliau"}
+MAX_SUBJECT = 6
+# "Wakil Presiden Ma'ruf Amin, saat acara ..., menyatakan": the subject ends at the clause that says when.
+SUBJECT_END = re.compile(r",\s+(?:di|dalam|saat|ketika|usai|seusai|pada|kepada|sambil|melalui|yang|setelah|sebelum)\b")
+# A mention of a person ends where the sentence goes on to say where or when they said it.
+MENTION_END = re.compile(
+    r",?\s+(?:di|dalam|saat|ketika|usai|seusai|pada|kepada|sambil|melalui|yang|dari|seperti|setelah|sebelum|"
+    r"selepas|menjelang|kemarin|Senin|Selasa|Rabu|Kamis|Jumat|Sabtu|Minggu)\b"
+)
+DAYS = "Senin|Selasa|Rabu|Kamis|Jumat|Sabtu|Minggu"
+MONTHS = "Januari|Februari|Maret|April|Mei|Juni|Juli|Agustus|September|Oktober|November|Desember"
+DATE = re.compile(
+    rf"\b(?:(?:{DAYS})(?:\s*\(\d{{1,2}}/\d{{1,2}}(?:/\d{{2,4}})?\))?"
+    rf"|\d{{1,2}}(?:\s*[-–]\s*\d{{1,2}})?\s+(?:{MONTHS})(?:\s+\d{{4}})?"
+    rf"|(?:awal|akhir|pertengahan)?\s*(?:{MONTHS})\s+\d{{4}}"
+    rf"|pukul\s+\d{{1,2}}[.:]\d{{2}}(?:\s*WI[BTA])?"
+    rf"|(?:tahun|sejak|pada|hingga|sampai)\s+\d{{4}}"
+    rf"|H[+-]\d+)"
+)
 NUMBER_WORDS = ("satu", "dua", "tiga", "empat", "lima", "enam", "tujuh", "delapan", "sembilan", "sepuluh",
-                "sebelas", "seratus", "seribu")
-NUMBER = r"(?:\d+(?:[.,]\d+)*|(?:" + "|".join(NUMBER_WORDS) + r")(?:\s+(?:belas|puluh|ratus|ribu|juta))?)"
-WORD = r"[^\s,.;:()\"“”]+"
+                "sebelas", "seratus", "seribu", "setengah")
+NUMERAL = (r"(?:Rp\s?)?\d+(?:[.,]\d+)*(?:\s*(?:-|–|hingga|sampai)\s*\d+(?:[.,]\d+)*)?"
+           r"|(?:" + "|".join(NUMBER_WORDS) + r")(?:\s+(?:belas|puluh|ratus|ribu|juta))?")
 COUNT_PHRASE = re.compile(
-    r"(?<![\w.,])(?P<num>" + NUMBER + r")\s+(?P<what>(?!\d)" + WORD + r"(?:\s+(?!dan\b|atau\b|\d)" + WORD + r"){0,4})",
+    r"(?<![\w.,/])(?P<lead>(?:menit|ke|peringkat|posisi|nomor|pukul)\s+(?:ke-)?)?(?P<num>" + NUMERAL + r")"
+    r"(?P<what>(?:\s+(?!dan\b|atau\b|yang\b|di\b|ke\b|dari\b|pada\b|dengan\b|untuk\b|\d)[^\s,.;:()\"“”]+){0,3})",
     re.IGNORECASE,
 )
-CAP = r"[A-Z][\w.’'-]*"
-NAME = CAP + r"(?:\s+" + CAP + r")*"
-SAID_BY = re.compile(r"\b(?i:kata|ujar|ucap|tutur|tegas|jelas|menurut)\s+(?P<who>" + NAME + r"(?:,\s*" + NAME + r")*)")
-PRONOUN_SAID = re.compile(r"\b(?:kata|ujar|menurut)\s+(?:dia|ia|beliau)\b", re.IGNORECASE)
-SUBJECT_SAYS = re.compile(
-    r"^(?P<who>" + NAME + r")(?:,[^.]*?)?\s+(?:menyatakan|mengatakan|menyebut|menegaskan|menjelaskan|berharap|meminta|"
-    r"mengungkapkan|menambahkan|menuturkan)\b"
-)
-TITLES = {"wakil", "presiden", "menteri", "direktur", "jenderal", "kepala", "ketua", "sekretaris", "gubernur",
-          "bupati", "wali", "kota", "dirjen", "menko", "dr", "drs", "ir", "prof", "h", "hj", "k.h", "kh"}
+NUMBER_UNITS = {"persen", "juta", "miliar", "triliun", "ribu", "ratus", "dolar", "rupiah", "ton", "hektare", "ha",
+                "kilogram", "kg", "meter", "kilometer", "km", "milimeter", "mm", "unit", "orang", "jiwa"}
+NAME = re.compile(r"\b[A-Z][\w’'.-]*[A-Za-z](?:\s+(?:bin|binti|van|de|al|Al-)?\s*[A-Z][\w’'.-]*[A-Za-z])*")
+NEARBY = 6  # words around a span that tell what it is about
+
+
+@lru_cache(maxsize=1)
+def _speech() -> tuple[frozenset[str], frozenset[str]]:
+    after: set[str] = set()
+    subject: set[str] = set()
+    for line in (LANGUAGE_DIR / "speech.txt").read_text(encoding="utf-8").splitlines():
+        key, sep, rest = line.partition(":")
+        if sep and not key.startswith("#"):
+            (after if key.strip() == "after" else subject).update(rest.split())
+    return frozenset(after), frozenset(subject)
+
+
+@lru_cache(maxsize=1)
+def titles() -> frozenset[str]:
+    """Office and rank words written before names."""
+    lines = (LANGUAGE_DIR / "titles.txt").read_text(encoding="utf-8").splitlines()
+    return frozenset(w for line in lines if not line.startswith("#") for w in line.split())
 
 
 @dataclass(frozen=True)
@@ -43,84 +81,272 @@ class Speaker:
 
     @property
     def terms(self) -> set[str]:
-        """Stems of the name and of the titles written with it."""
+        """Light stems of the name and of the titles written with it."""
         return set(content_terms(self.mention))
 
+    @property
+    def name_terms(self) -> set[str]:
+        """Light stems of the name alone."""
+        return set(content_terms(self.name))
 
-def _short_name(mention: str) -> str:
-    """'Wakil Presiden K.H. Ma’ruf Amin' -> "Ma'ruf Amin"; 'Direktur Jenderal SDPPi, Ismail' -> 'Ismail'."""
-    last = mention.split(",")[-1].strip()
-    kept = [w for w in last.split() if w.lower().rstrip(".") not in TITLES and not re.fullmatch(r"(?:[A-Z]\.)+", w)]
-    return " ".join(kept).replace("’", "'") or last
+
+MAX_NAME_WORDS = 3
+
+
+def person_name(mention: str, common: frozenset[str] = frozenset()) -> str:
+    """'Kepala Pelaksana BPBD Kerinci, Darmawan Saputra' -> 'Darmawan Saputra'; 'Wakil Presiden K.H. Ma’ruf Amin'
+    -> "Ma'ruf Amin"; 'Yusnidar (45)' -> 'Yusnidar'; "" when no person is named ('Majelis hakim', 'BPBD').
+
+    `common`: words the article also writes in lower case, which a name does not start with ("Kemenangan").
+    """
+    parts = [p.strip() for p in mention.split(",") if p.strip()]
+    if len(parts) > 1 and parts[1][:1].islower():  # "Sri Wahyuningsih, warga Kelurahan ...": name, then who
+        parts = parts[:1]
+    if not parts or re.search(r"\([A-Z]{2,}\w*\)", parts[-1]):
+        return ""  # "Persatuan Sepak Bola Seluruh Indonesia (PSSI)": an organisation
+    last = re.sub(r"\s*\([^)]*\)", "", parts[-1]).strip()
+    name: list[str] = []
+    for word in reversed(last.split()):
+        bare = word.strip(".")
+        if not bare[:1].isupper() or bare.lower() in titles() or word.lower().rstrip(".") in titles() \
+                or (bare.isupper() and len(bare) > 1) or re.fullmatch(r"(?:[A-Z]\.)+", word) \
+                or len(name) == MAX_NAME_WORDS:
+            break
+        name.insert(0, word)
+    while name and name[0].lower() in common:
+        name.pop(0)
+    return " ".join(name).replace("’", "'")
+
+
+def _mention(text: str) -> str:
+    """The person part of what follows a verb of saying: up to where, when or how it was said."""
+    spans = split_sentences(text)
+    text = re.split(r"[;:\"“”]", text[: spans[0][1]] if spans else text, maxsplit=1)[0].rstrip(".")
+    m = MENTION_END.search(text)
+    return (text[: m.start()] if m else text).strip(" ,")
+
+
+def _subject_speaker(sentence: str) -> str | None:
+    """'Darmawan mengatakan' -> 'Darmawan'; 'Ia menambahkan' and 'Pelatih asal Belanda itu mengakui' -> 'ia'."""
+    _, subject_verbs = _speech()
+    tokens = sentence.split()
+    for i, token in enumerate(tokens[:30]):
+        if token.lower().strip(",") in subject_verbs and i > 0:
+            subject = " ".join(tokens[:i]).strip(" ,")
+            if '"' in subject or "“" in subject:
+                return None
+            cut = SUBJECT_END.search(subject)
+            subject = subject[: cut.start()] if cut else subject
+            first = subject.split()[0].lower()
+            if first in PRONOUNS or subject.lower().endswith(" itu") or (first in {"sementara", "namun"} and \
+                    subject.split()[-1].lower() in PRONOUNS):
+                return "ia"
+            subject = re.sub(r"^(?:Sementara itu|Selain itu|Namun|Sebelumnya|Menurut dia),?\s+", "", subject)
+            if "," not in subject and len(subject.split()) > MAX_SUBJECT:
+                return None  # a long clause before the verb is not a person ("Kedua pihak memiliki waktu ...")
+            return subject if any(w[:1].isupper() for w in subject.split()) else None
+    return None
+
+
+def attributions(paragraph: str) -> list[str]:
+    """Everyone the paragraph attributes words to, in order; 'ia' stands for a pronoun or an anaphor."""
+    after, _ = _speech()
+    found: list[tuple[int, str]] = []
+    verbs = "|".join(sorted(after, key=len, reverse=True))
+    for m in re.finditer(rf"\b(?:{verbs})(?P<nya>nya)?\b(?:\s+(?P<rest>[^\s].*))?", paragraph, flags=re.IGNORECASE):
+        if m["nya"]:
+            found.append((m.start(), "ia"))
+            continue
+        rest = m["rest"] or ""
+        first = rest.split(" ", 1)[0].strip(",.").lower() if rest else ""
+        if first in PRONOUNS:
+            found.append((m.start(), "ia"))
+        elif rest[:1].isupper() or first in titles():
+            found.append((m.start(), _mention(rest)))
+    for m in re.finditer(r"\b[Mm]enurut\s+(?P<rest>[^,.]+)[,.]", paragraph):
+        rest = m["rest"].strip()
+        if rest.lower() in PRONOUNS:
+            found.append((m.start(), "ia"))
+        elif rest[:1].isupper():
+            found.append((m.start(), _mention(rest)))
+    offset = 0
+    for start, end in split_sentences(paragraph):
+        who = _subject_speaker(paragraph[start:end])
+        if who:
+            found.append((start + offset, who))
+    return [who for _, who in sorted(found) if who]
 
 
 def paragraph_speakers(article: Article) -> dict[int, Speaker]:
-    """Who speaks in each paragraph; 'menurut dia' inherits the last named speaker."""
+    """Who speaks in each paragraph; a pronoun or "the coach" inherits the last named speaker.
+
+    A first name alone ("kata Novia") is the person named in full before ("Novia Ramadhani").
+    """
     found: dict[int, Speaker] = {}
+    known: list[Speaker] = []
     last: Speaker | None = None
+    text = " ".join(p.text for p in article.paragraphs)
+    common = frozenset(re.findall(r"\b[a-z][a-z-]+\b", text))
     for para in article.paragraphs:
         speaker: Speaker | None = None
-        if (m := SAID_BY.search(para.text)) or (m := SUBJECT_SAYS.search(para.text)):
-            who = m["who"].rstrip(".")
-            speaker = Speaker(_short_name(who), who)
-        elif PRONOUN_SAID.search(para.text) and last is not None:
-            speaker = last
+        said = attributions(para.text)
+        # "Title, Name," names a person for sure; prefer it to a subject that may be an institution.
+        said.sort(key=lambda who: "," not in who)
+        for who in said:
+            if who == "ia":
+                speaker = speaker or last
+                continue
+            name = person_name(who, common)
+            if not name:
+                continue
+            same = _same_person(name, known)
+            if same is None:
+                same = Speaker(name, who.replace("’", "'"))
+                known.append(same)
+            speaker = speaker or same
         if speaker is not None:
-            # Keep the richest mention seen for the same person (titles help matching "wapres").
-            if last is not None and speaker.name == last.name and len(last.mention) > len(speaker.mention):
-                speaker = Speaker(speaker.name, last.mention + ", " + speaker.mention)
             found[para.number] = speaker
             last = speaker
     return found
 
 
+def _same_person(name: str, known: list[Speaker]) -> Speaker | None:
+    """The person a name refers to: the same name, or one of whose words the short name is ("Ratna")."""
+    for i, s in enumerate(known):
+        words = s.name.split()
+        if s.name == name:
+            return s
+        if " " not in name and name in words:
+            if words.index(name) > 0:  # "Dewan Pers Ratna Sulistyowati" named by "Ratna": the name starts there
+                known[i] = Speaker(" ".join(words[words.index(name):]), s.mention)
+            return known[i]
+    return None
+
+
+# --- spans that answer --------------------------------------------------------------------------
+
+
 @dataclass(frozen=True)
-class CountSpan:
-    """A number and what it counts, with its offsets in the sentence."""
+class Span:
+    """A piece of a sentence that may be the precise answer, with its offsets."""
 
     text: str
     start: int
     end: int
-    head: str  # stem of the first counted word
 
 
-def has_number(text: str) -> bool:
-    """Whether a text states any count at all (digits or number words)."""
-    return bool(re.search(r"\b" + NUMBER + r"\b", text, re.IGNORECASE))
-
-
-def count_spans(sentence: str) -> list[CountSpan]:
-    """Every 'NUMBER what-it-counts' phrase in a sentence."""
-    spans = []
+def number_spans(sentence: str) -> list[Span]:
+    """Every number with what it counts ("4.317 jiwa", "Rp38,6 miliar", "57 persen", "menit ke-17")."""
     sw = stopwords()
+    spans = []
     for m in COUNT_PHRASE.finditer(sentence):
-        if sentence[: m.start()].rstrip().lower().endswith("tahun"):
-            continue  # "tahun 2020" is a date, not a count
+        if re.fullmatch(r"(?:19|20)\d\d", m["num"]) and re.search(
+                rf"(?:tahun|sejak|pada|hingga|sampai|{MONTHS})\s*$", sentence[: m.start()], re.IGNORECASE):
+            continue  # "tahun 2020", "Oktober 2023": a date, not a count
         what = m["what"].split()
-        while len(what) > 1 and what[-1].lower() in sw:
+        while what and what[-1].islower() and what[-1] in sw and what[-1] not in NUMBER_UNITS:
             what.pop()
-        text = f"{m['num']} {' '.join(what)}"
-        spans.append(CountSpan(text, m.start(), m.start() + len(text), stem(what[0].lower()) if what else ""))
+        lead = (m["lead"] or "").replace("ke- ", "ke-")
+        text = " ".join(p for p in (lead + m["num"], " ".join(what)) if p)
+        text = re.sub(r"\s+", " ", text).strip()
+        start = m.start()
+        spans.append(Span(text, start, start + len(text)))
     return spans
 
 
-def best_count(sentence: str, terms: set[str]) -> CountSpan | None:
-    """The count whose counted words the question names most precisely; the head noun counts extra.
+def has_number(text: str) -> bool:
+    """Whether a text states any figure at all (digits or number words)."""
+    return bool(number_spans(text))
 
-    Precision (share of the phrase's words that the question uses) picks "681 WBK"
-    over "763 instansi yang berhasil mendapatkan penghargaan" for "berapa yang dapat WBK".
+
+def date_spans(sentence: str) -> list[Span]:
+    """Dates and times: 'Jumat (19/4)', '20 April 2024', 'pukul 21.00 WIB', 'sejak 2019', 'H+4'."""
+    return [Span(m.group(0).strip(), m.start(), m.end()) for m in DATE.finditer(sentence) if m.group(0).strip()]
+
+
+def name_spans(sentence: str) -> list[Span]:
+    """Capitalised names that do not start the sentence only because of the capital."""
+    out = []
+    for m in NAME.finditer(sentence):
+        text = m.group(0)
+        if m.start() == 0 and " " not in text and text.lower() in stopwords():
+            continue
+        if text.lower() in titles() or re.fullmatch(DAYS + "|" + MONTHS, text):
+            continue
+        out.append(Span(text, m.start(), m.end()))
+    return out
+
+
+def _near(sentence: str, span: Span) -> set[str]:
+    """Light stems of the span and of the words just before and after it."""
+    before = sentence[: span.start].split()[-NEARBY:]
+    after = sentence[span.end:].split()[:3]
+    return set(content_terms(" ".join([*before, span.text, *after])))
+
+
+def best_span(sentence: str, spans: Iterable[Span], q: Question) -> Span | None:
+    """The span that names most precisely what the question asks.
+
+    First by the question's words inside the span other than its focus: "berapa instansi yang
+    dapat WBK" against "763 instansi ..., terdiri atas 681 WBK" asks for the part the restriction
+    names, not the whole the focus names. Then by the focus inside the span ("19 LPNK" for
+    "berapa LPNK"), weighing three times a question word just before or after it. A tie means the
+    sentence does not tell which figure is meant: no lead rather than a guess.
     """
+    terms, focus = set(q.terms), set(q.focus)
     scored = []
-    for span in count_spans(sentence):
-        span_terms = set(content_terms(span.text))
-        matched = span_terms & terms
-        if span.head not in terms and len(matched) < 2:
-            continue  # "dua tahun sekali untuk dinilai" does not count "peserta yang dinilai"
-        score = len(matched) / len(span_terms) + (1 if span.head in terms else 0)
-        scored.append((score, -len(span.text), span))
+    for span in spans:
+        own = set(content_terms(span.text))
+        near = _near(sentence, span) - own
+        scored.append(((len((own & terms) - focus), 3 * len(own & focus) + len(near & terms)), span))
     if not scored:
         return None
-    scored.sort(key=lambda s: (-s[0], s[1]))
+    scored.sort(key=lambda s: s[0], reverse=True)
+    if scored[0][0] == (0, 0) and len(scored) > 1:
+        return None
     if len(scored) > 1 and scored[0][0] == scored[1][0]:
-        return None  # a tie: quoting the sentence is more honest than guessing
-    return scored[0][2]
+        return None
+    return scored[0][1]
+
+
+def evidence(q: Question, text: str) -> bool:
+    """Whether the text holds the kind of thing the question asks for (a figure, a date, a name, a quote)."""
+    if q.kind == "count":
+        return has_number(text)
+    if q.kind == "when":
+        return bool(date_spans(text))
+    if q.kind in ("who", "who_said"):
+        return bool(name_spans(text))
+    if q.kind == "where":
+        return bool(re.search(r"\b(?:di|ke|dari)\s+[A-Z]", text))
+    if q.kind == "quote":
+        return bool(re.search(r"[\"“]", text)) or bool(attributions(text))
+    if q.kind == "define":
+        return bool(re.search(r"\([A-Z][A-Za-z]+\)", text))
+    return True
+
+
+def focus_count(q: Question, text: str) -> bool:
+    """A figure of exactly what the question counts: 'berapa rumah' against '2.164 unit rumah'."""
+    if q.kind != "count" or not q.focus:
+        return False
+    return any(set(content_terms(s.text)) & set(q.focus) for s in number_spans(text))
+
+
+def lead_for(q: Question, sentence: str) -> str | None:
+    """The precise answer inside the sentence, when the question's kind says what to look for."""
+    if q.kind == "count":
+        span = best_span(sentence, number_spans(sentence), q)
+    elif q.kind == "when":
+        span = best_span(sentence, date_spans(sentence), q)
+    else:
+        return None
+    if span is None:
+        return None
+    text = span.text
+    return text[0].upper() + text[1:] + "."
+
+
+def light(terms: Iterable[str]) -> set[str]:
+    """Light stems of words."""
+    return {light_stem(t) for t in terms}

@@ -38,7 +38,7 @@ from .settings import Settings
 
 logger = logging.getLogger(__name__)
 
-INDEX_FORMAT = 2
+INDEX_FORMAT = 3  # 3: initials ("K.R.M.T.") no longer end a sentence
 MANIFEST = "manifest.json"
 VECTORS = "index.faiss"
 CACHE = "cache"

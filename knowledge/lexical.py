@@ -1,26 +1,28 @@
-"""Lexical evidence: which of the question's content words a paragraph contains.
+"""Lexical evidence: which of the question's content words a paragraph contains, weighted by rarity.
 
-Words are compared as Sastrawi stems after chat spellings are expanded. An
-abbreviation that the article defines ("Wilayah Bebas Korupsi (WBK)") counts
-as present wherever its long form is, and the other way round, so "WBK"
-matches a paragraph that only spells the name out.
+Words are compared as light stems after chat spellings are expanded (text.py).
+Weights are the article's own: a word in every paragraph of one story tells
+its paragraphs apart no better than a stopword. An abbreviation that the
+article defines ("Wilayah Bebas Korupsi (WBK)") counts as present wherever its
+long form is, and the other way round.
 """
 
 from __future__ import annotations
 
 import math
 import re
-from collections import Counter
+from collections import Counter, defaultdict
 from collections.abc import Iterable
 
-from .lexicon import translate
+from .chunk import split_sentences
 from .parse import Article
-from .text import content_terms, normalize, stem, words
+from .text import content_terms, loose_terms, normalize
 
-MIN_STEM = 5
-PRIVATIVE = {"bebas", "anti", "tanpa", "tidak", "bukan", "nir"}
+Key = tuple[str, int]
+BM25_K1 = 1.2
+BM25_B = 0.75
 DEFINITION = re.compile(
-    r"(?P<long>(?:[A-Z][\w-]*\s+)(?:(?:[a-z]{2,6}\s+)?[A-Z][\w-]*\s+){1,8})\((?P<abbr>[A-Z]{2,}[A-Za-z]*)\)"
+    r"(?P<long>(?:[A-Z][\w-]*\s+)(?:(?:[a-z]{2,6}\s+)?[A-Z][\w-]*\s+){1,8})\((?P<abbr>[A-Z][A-Za-z]{1,}[A-Za-z0-9]*)\)"
 )
 
 
@@ -30,37 +32,46 @@ def abbreviations(articles: Iterable[Article]) -> dict[str, str]:
     for article in articles:
         for para in article.paragraphs:
             for m in DEFINITION.finditer(para.text):
-                found.setdefault(m["abbr"], m["long"].strip())
+                if sum(c.isupper() for c in m["abbr"]) >= 2:
+                    found.setdefault(m["abbr"], m["long"].strip())
     return found
 
 
 class LexicalIndex:
-    """Stemmed term sets per paragraph with IDF weights, for coverage scores."""
+    """Light-stemmed terms of every paragraph, with each article's IDF, BM25 and coverage scores."""
 
-    def __init__(self, articles: Iterable[Article], extra: dict[tuple[str, int], set[str]] | None = None) -> None:
+    def __init__(self, articles: Iterable[Article], extra: dict[Key, set[str]] | None = None) -> None:
         """`extra` adds terms a paragraph implies without writing them, e.g. who "dia" is."""
         articles = list(articles)
         extra = extra or {}
         self.abbreviations = abbreviations(articles)
         self._long_terms = {a.lower(): set(content_terms(long)) for a, long in self.abbreviations.items()}
-        self._known_abbr = set(self._long_terms)
-        self.terms: dict[tuple[str, int], set[str]] = {}
-        self.vocabulary: set[str] = set()
-        self._privative: dict[str, bool] = {}  # word -> only ever written as "bebas/anti/tanpa ... word"
+        self.tokens: dict[Key, list[str]] = {}  # light stems in order, for term frequencies
+        self.terms: dict[Key, set[str]] = {}
+        self.loose: dict[Key, set[str]] = {}
+        self.sentence_terms: dict[Key, list[set[str]]] = {}
+        self.surface: dict[str, str] = {}  # normalised text of each article, for names and numbers
+        self.keys: dict[str, list[Key]] = defaultdict(list)
         for article in articles:
             for para in article.paragraphs:
-                tokens = words(para.text)
-                for i, w in enumerate(tokens):
-                    negated = i > 0 and (tokens[i - 1] in PRIVATIVE or (
-                        i > 1 and tokens[i - 1] == "dari" and tokens[i - 2] in PRIVATIVE))
-                    self._privative[w] = self._privative.get(w, True) and negated
                 key = (article.id, para.number)
-                self.terms[key] = self._with_abbreviations(set(content_terms(para.text)) | extra.get(key, set()))
-                self.vocabulary.update(words(para.text))
-        n = len(self.terms)
-        df = Counter(t for terms in self.terms.values() for t in terms)
-        self.idf = {t: math.log(1 + (n - c + 0.5) / (c + 0.5)) for t, c in df.items()}
-        self.unseen_idf = math.log(1 + (n + 0.5) / 0.5)
+                self.keys[article.id].append(key)
+                self.tokens[key] = content_terms(para.text)
+                self.terms[key] = self._with_abbreviations(set(self.tokens[key]) | extra.get(key, set()))
+                self.loose[key] = set(loose_terms(para.text))
+                self.sentence_terms[key] = [set(content_terms(para.text[a:b])) for a, b in split_sentences(para.text)]
+            self.surface[article.id] = normalize(" ".join(p.text for p in article.paragraphs))
+        self._idf: dict[str, dict[str, float]] = {}
+        self._unseen: dict[str, float] = {}
+        self._avg_len: dict[str, float] = {}
+        self.vocabulary: dict[str, set[str]] = {}
+        for aid, keys in self.keys.items():
+            n = len(keys)
+            df = Counter(t for k in keys for t in self.terms[k])
+            self._idf[aid] = {t: math.log(1 + (n - c + 0.5) / (c + 0.5)) for t, c in df.items()}
+            self._unseen[aid] = math.log(1 + (n + 0.5) / 0.5)
+            self._avg_len[aid] = sum(len(self.tokens[k]) for k in keys) / max(1, n)
+            self.vocabulary[aid] = set(df) | {t for k in keys for t in self.loose[k]}
 
     def _with_abbreviations(self, terms: set[str]) -> set[str]:
         out = set(terms)
@@ -71,89 +82,48 @@ class LexicalIndex:
                 out.add(abbr)
         return out
 
-    def unknown_names(self, question: str) -> list[str]:
-        """Names in the question that no paragraph of the articles mentions.
+    def idf(self, article_id: str, term: str) -> float:
+        """The term's rarity among this article's paragraphs; a term the article never uses weighs the most."""
+        return self._idf[article_id].get(term, self._unseen[article_id])
 
-        A question about "Persib" or "RUU PDP" cannot be answered from an
-        article that never names them, however close the embeddings are.
-        """
-        unknown = []
-        for name in self.names_in(question):
-            pieces = [re.sub(r"(?:['’]s|-nya)$", "", t) for t in name.split()]
-            if not all(self._known(part) for piece in pieces for part in piece.split("-") if part):
-                unknown.append(name)
-        return unknown
-
-    def knows(self, word: str) -> bool:
-        """Whether the articles use this word (or its stem) anywhere in their paragraphs.
-
-        Short stems collide ("didirikan" and "terdiri" both stem to "diri"), so
-        a stem counts only when it is long enough to be specific.
-        """
-        root = stem(word)
-        return word in self.vocabulary or (len(root) >= MIN_STEM and root in self.idf) or self._known(word)
-
-    def _known(self, word: str) -> bool:
-        if normalize(word) in self._known_abbr:
-            return True
-        tokens = words(word)
-        return all(w in self.vocabulary for w in tokens) or all(
-            w in self.vocabulary for w in translate(tokens, english=True)
-        )
-
-    def only_negated(self, question: str) -> list[str]:
-        """Words the question asserts but the articles only ever negate ("korupsi" in "Bebas Korupsi").
-
-        "Siapa yang korupsi?" is not answered by a paragraph about being free of corruption.
-        """
-        tokens = words(question)
-        found = []
-        for i, w in enumerate(tokens):
-            negated_here = i > 0 and tokens[i - 1] in PRIVATIVE
-            if self._privative.get(w) and not negated_here:
-                found.append(w)
-        return found
-
-    @staticmethod
-    def names_in(question: str) -> list[str]:
-        """Runs of capitalised words ("Ma'ruf Amin", "WBBM"), not counting the question's first word."""
-        names: list[str] = []
-        run: list[str] = []
-        for i, token in enumerate(question.replace("?", " ").split()):
-            bare = token.strip(".,;:!\"“”()")
-            looks_like_name = bare[:1].isupper() or any(c.isupper() for c in bare[1:])  # iPhone, eKTP
-            capital = len(bare) > 1 and looks_like_name and not (i == 0 and bare[1:].islower())
-            if capital:
-                run.append(bare)
-                if token != bare and token.rstrip("?") != bare:  # punctuation ends a name
-                    names.append(" ".join(run))
-                    run = []
-            elif run:
-                names.append(" ".join(run))
-                run = []
-        if run:
-            names.append(" ".join(run))
-        return names
-
-    def paragraphs_with_all(self, names: list[str]) -> list[tuple[str, int]]:
-        """Paragraphs that mention every one of these names (abbreviations and long forms alike)."""
-        wanted = [set(content_terms(n)) for n in names]
-        return [k for k, terms in self.terms.items() if all(w and w <= terms for w in wanted)]
-
-    def known_share(self, terms: Iterable[str]) -> float:
-        """Share of the question's content words that the articles use at all."""
+    def coverage(self, terms: Iterable[str], key: Key, loose: bool = False) -> float:
+        """IDF-weighted share of the question's terms the paragraph contains (light stems, or full stems)."""
         wanted = set(terms)
-        return sum(t in self.idf for t in wanted) / len(wanted) if wanted else 0.0
-
-    def weight(self, term: str) -> float:
-        """IDF of a term; words the articles never use weigh the most."""
-        return self.idf.get(term, self.unseen_idf)
-
-    def coverage(self, question_terms: Iterable[str], key: tuple[str, int]) -> float:
-        """IDF-weighted share of the question's content words present in the paragraph."""
-        wanted = set(question_terms)
         if not wanted:
             return 0.0
-        have = self.terms.get(key, set())
-        total = sum(self.weight(t) for t in wanted)
-        return sum(self.weight(t) for t in wanted if t in have) / total
+        have = self.loose[key] if loose else self.terms[key]
+        weights = {t: self.idf(key[0], t) for t in wanted}
+        return sum(w for t, w in weights.items() if t in have) / sum(weights.values())
+
+    def bm25(self, terms: Iterable[str], key: Key) -> float:
+        """Okapi BM25 of the paragraph for the question's terms, with the article's statistics."""
+        counts = Counter(self.tokens[key])
+        length = len(self.tokens[key])
+        norm = BM25_K1 * (1 - BM25_B + BM25_B * length / max(1.0, self._avg_len[key[0]]))
+        score = 0.0
+        for t in set(terms):
+            tf = counts.get(t, 0) or (1 if t in self.terms[key] else 0)  # an abbreviation's long form counts once
+            if tf:
+                score += self.idf(key[0], t) * tf * (BM25_K1 + 1) / (tf + norm)
+        return score
+
+    def unknown_share(self, terms: Iterable[str], article_id: str, vocabulary: set[str] | None = None) -> float:
+        """IDF-weighted share of the question's terms that the article never uses."""
+        wanted = set(terms)
+        if not wanted:
+            return 0.0
+        vocab = self.vocabulary[article_id] if vocabulary is None else vocabulary
+        weights = {t: self.idf(article_id, t) for t in wanted}
+        return sum(w for t, w in weights.items() if t not in vocab) / sum(weights.values())
+
+    def knows_name(self, name: str, article_id: str) -> bool:
+        """Whether the article writes this name (or the abbreviation's long form, or each of its words)."""
+        if name.lower() in self._long_terms and name in self.abbreviations:
+            return True
+        text = self.surface[article_id]
+        pieces = [p for p in re.split(r"[\s-]+", normalize(name)) if p]
+        return bool(pieces) and all(re.search(r"(?<!\w)" + re.escape(p), text) for p in pieces)
+
+    def knows_number(self, number: str, article_id: str) -> bool:
+        """Whether the article writes this number."""
+        return re.search(r"(?<![\d.,])" + re.escape(number) + r"(?![\d])", self.surface[article_id]) is not None

@@ -33,16 +33,17 @@ def env_float(name: str, default: float) -> float:
 
 @dataclass(frozen=True)
 class Settings:
-    """Where the articles, the index and the model live, and how strict answering is."""
+    """Where the articles, the index and the model live.
+
+    How strict answering is is not a setting: the answer model fitted on the dev split
+    (knowledge/model/, `make fit`) decides, with the threshold it was fitted with.
+    """
 
     articles_dir: Path
     index_dir: Path
     embedding_model: str
     query_prefix: str
     passage_prefix: str
-    min_dense_score: float
-    min_dense_with_words: float
-    min_known_share: float
     suggestions: int
 
     @classmethod
@@ -57,10 +58,6 @@ class Settings:
             embedding_model=model,
             query_prefix=os.environ.get("EMBEDDING_QUERY_PREFIX", "query: " if is_e5 else ""),
             passage_prefix=os.environ.get("EMBEDDING_PASSAGE_PREFIX", "passage: " if is_e5 else ""),
-            # Calibrated on tests/eval/questions.yml (README, "How good are the answers").
-            min_dense_score=env_float("ANSWER_MIN_DENSE", 0.90),
-            min_dense_with_words=env_float("ANSWER_MIN_DENSE_WITH_WORDS", 0.74),
-            min_known_share=env_float("ANSWER_MIN_KNOWN", 0.2),
             suggestions=int(env_float("ANSWER_SUGGESTIONS", 3)),
         )
 

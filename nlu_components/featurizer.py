@@ -53,6 +53,10 @@ from rasa.shared.nlu.training_data.message import Message
 from rasa.shared.nlu.training_data.training_data import TrainingData
 
 from knowledge.embed import QUERY_VECTOR, QueryVector
+from knowledge.question import embedding_text
+
+# Bumped when what is embedded for a message changes (embedding_text), so Rasa's cache refeaturizes.
+TEXT_VERSION = 2
 
 if TYPE_CHECKING:
     from sentence_transformers import SentenceTransformer
@@ -123,7 +127,8 @@ class SentenceEmbeddingFeaturizer(DenseFeaturizer, GraphComponent):
         from knowledge.settings import get_settings
 
         settings = get_settings()
-        return f"{settings.embedding_model}|{settings.query_prefix}|{model_fingerprint(settings.embedding_model)}"
+        return (f"{settings.embedding_model}|{settings.query_prefix}|{model_fingerprint(settings.embedding_model)}"
+                f"|{TEXT_VERSION}")
 
     def __init__(self, config: dict[str, Any], name: str) -> None:
         """Store the config; the model is loaded by `create` (or on first use), once per process."""
@@ -182,7 +187,7 @@ class SentenceEmbeddingFeaturizer(DenseFeaturizer, GraphComponent):
             shared = self._featurize(messages, attribute)
             if attribute == TEXT:
                 for message, vector in shared:
-                    known = QueryVector(str(message.get(TEXT)), self._vector_key, vector)
+                    known = QueryVector(embedding_text(str(message.get(TEXT))), self._vector_key, vector)
                     message.set(QUERY_VECTOR, known.to_dict(), add_to_output=True)
         return messages
 
@@ -208,18 +213,18 @@ class SentenceEmbeddingFeaturizer(DenseFeaturizer, GraphComponent):
     def _embed(self, texts: list[str]) -> tuple[np.ndarray, list[tuple[list[tuple[int, int]], np.ndarray]]]:
         """Sentence vectors, and per text its subword vectors with their offsets into the text.
 
-        The sentence vectors come from the same `encode` call retrieval makes, so they
-        are exactly its query vectors. Subword vectors need a second pass: asking
-        sentence-transformers 5.7 for both at once (`output_value=None`) fails on
-        batches of more than four texts. Offsets come from tokenizing the prefixed
+        The sentence vectors come from the same `encode` call retrieval makes, on the same
+        text (`knowledge.question.embedding_text`), so they are exactly its query vectors.
+        Subword vectors need a second pass: asking sentence-transformers 5.7 for both at
+        once (`output_value=None`) fails on batches of more than four texts. Offsets come from tokenizing the prefixed
         text again; if the lengths disagree, that text falls back to repetition
         rather than misaligning silently.
         """
         model = self._require_model()
         prefixed = [self._query_prefix + t for t in texts]
         sentences = model.encode(
-            prefixed, batch_size=self._batch_size, normalize_embeddings=True, convert_to_numpy=True,
-            show_progress_bar=False,
+            [self._query_prefix + embedding_text(t) for t in texts], batch_size=self._batch_size,
+            normalize_embeddings=True, convert_to_numpy=True, show_progress_bar=False,
         ).astype(np.float32)
         empty = ([], np.zeros((0, sentences.shape[1]), np.float32))
         if self._sequence_mode != SEQUENCE_TOKENS:

@@ -73,10 +73,9 @@ def fake_settings(tmp_path: Path) -> Settings:
     articles = tmp_path / "articles"
     articles.mkdir()
     shutil.copy(ARTICLE, articles / ARTICLE.name)
-    # Hashed words give lower cosines than e5, so the dense floor is lower too.
     return replace(
         get_settings(), articles_dir=articles, index_dir=tmp_path / "index", embedding_model="fake-hash",
-        query_prefix="", passage_prefix="", min_dense_score=0.9, min_dense_with_words=0.1,
+        query_prefix="", passage_prefix="",
     )
 
 

@@ -137,34 +137,24 @@ def test_action_server_refuses_to_start_without_an_index(tmp_path) -> None:
     assert "Traceback" not in result.stderr
 
 
-def test_did_you_mean_offers_both_passages_and_answers_the_chosen_one(retriever) -> None:
-    from knowledge.question import analyse
-
+def test_a_passage_button_answers_from_that_paragraph(retriever) -> None:
+    """A "which passage?" button (an older answer's, or a client's) answers the waiting question from it."""
     question = "Apa yang dikatakan tentang predikat Wilayah Bebas Korupsi?"
-    hits = retriever.search(analyse(question), k=2)
-    clarify = retriever._clarify(question, question, hits, retriever.answer(question).context)
-    assert clarify.text.startswith("Maksud Anda yang mana?")
-    payloads = [p for _, p in clarify.choices]
-    assert len(payloads) == 2 and all(p.startswith("/choose_passage{") for p in payloads)
-    # The reader clicks the second button: the action answers from that paragraph.
-    second = hits[1]
     latest = {
-        "text": payloads[1], "intent": {"name": "choose_passage", "confidence": 1.0},
-        "entities": [{"entity": "article", "value": second.article_id},
-                     {"entity": "paragraph", "value": second.paragraph}],
+        "text": '/choose_passage{"article": "antara-kominfo-wbk-2020", "paragraph": 4}',
+        "intent": {"name": "choose_passage", "confidence": 1.0},
+        "entities": [{"entity": "article", "value": "antara-kominfo-wbk-2020"}, {"entity": "paragraph", "value": 4}],
     }
     tracker = Tracker("reader", {"last_question": question}, latest, [], False, None, {}, "action_listen")
     messages, events = run(ActionAnswerQuestion(retriever), tracker)
-    assert f"paragraf {second.paragraph}," in messages[0]["text"]
-    assert slots(events)["last_paragraphs"] == [second.paragraph]
+    assert "paragraf 4," in messages[0]["text"]
+    assert slots(events)["last_paragraphs"] == [4]
 
 
-def test_a_count_the_article_never_breaks_down_is_refused_honestly(retriever) -> None:
-    answer = retriever.answer("Berapa kementerian yang mendapat WBBM?")
-    assert not answer.found
-    assert "tidak merinci" in answer.text and "82 WBBM" in answer.text and "22 kementerian" in answer.text
-    # Parts listed after their whole do answer: 763 instansi, of which 681 WBK.
+def test_a_count_is_led_by_the_part_the_question_names(retriever) -> None:
+    """"763 instansi ..., terdiri atas 681 WBK": the question restricted to WBK asks for the part."""
     assert retriever.answer("Berapa instansi yang dapat WBK?").text.startswith("681 WBK")
+    assert retriever.answer("Berapa LPNK yang mendapat penghargaan?").text.startswith("19 LPNK")
 
 
 def test_out_of_scope_still_answers_when_the_article_does(retriever) -> None:

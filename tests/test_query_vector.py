@@ -24,7 +24,9 @@ from rasa.shared.nlu.training_data.message import Message
 
 from actions.actions import ActionAnswerQuestion
 from knowledge.embed import QUERY_VECTOR, QueryVector, vector_key
+from knowledge.question import embedding_text
 from knowledge.search import Retriever
+from knowledge.timing import Recorder
 from nlu_components.featurizer import SentenceEmbeddingFeaturizer
 from stores.sql import LeanSQLTrackerStore
 from tests.test_actions import run, tracker_for
@@ -67,11 +69,12 @@ def test_a_malformed_query_vector_is_ignored_not_fatal(data: object) -> None:
 @pytest.mark.slow
 def test_retrieval_uses_the_nlu_vector_for_the_same_text_and_model(retriever: Retriever) -> None:
     # A vector of another question, labelled as this one's: the dense scores are then the other question's.
-    maruf = retriever.embedder.embed_queries([MARUF])[0]
+    maruf = retriever.embedder.embed_queries([embedding_text(MARUF)])[0]
     key = vector_key(retriever.settings.embedding_model, retriever.settings.query_prefix)
     everything = len(retriever.lexical.terms)
     own = {h.key: h.dense for h in retriever.search(WBK, k=everything)}
-    borrowed = {h.key: h.dense for h in retriever.search(WBK, k=everything, known=QueryVector(WBK, key, maruf))}
+    labelled = QueryVector(embedding_text(WBK), key, maruf)  # what the featurizer would have sent for WBK
+    borrowed = {h.key: h.dense for h in retriever.search(WBK, k=everything, known=labelled)}
     theirs = {h.key: h.dense for h in retriever.search(MARUF, k=everything)}
     assert borrowed == pytest.approx(theirs, abs=1e-6)
     assert borrowed != pytest.approx(own, abs=1e-3)
@@ -84,8 +87,8 @@ def test_retrieval_embeds_itself_when_the_nlu_vector_does_not_match(retriever: R
     key = vector_key(retriever.settings.embedding_model, retriever.settings.query_prefix)
     known = {
         "text": QueryVector("Siapa yang menerima predikat WBBM?", key, maruf),
-        "key": QueryVector(WBK, "another-model|query: ", maruf),
-        "dimension": QueryVector(WBK, key, unit(128)),
+        "key": QueryVector(embedding_text(WBK), "another-model|query: ", maruf),
+        "dimension": QueryVector(embedding_text(WBK), key, unit(128)),
     }[change]
     assert retriever.search(WBK, known=known)[0].paragraph == 2
 
@@ -101,9 +104,9 @@ def test_the_featurizer_puts_retrievals_own_query_vector_in_the_parse_data(retri
     featurizer.process([message])
     parse_data = message.as_dict(only_output_properties=True)
     known = QueryVector.from_dict(parse_data[QUERY_VECTOR])
-    assert known is not None and known.text == WBK
+    assert known is not None and known.text == embedding_text(WBK)  # what retrieval embeds for this message
     assert known.key == vector_key(retriever.settings.embedding_model, retriever.settings.query_prefix)
-    np.testing.assert_allclose(known.vector, retriever.embedder.embed_queries([WBK])[0], atol=1e-5)
+    np.testing.assert_allclose(known.vector, retriever.embedder.embed_queries([embedding_text(WBK)])[0], atol=1e-5)
 
 
 def test_the_tracker_store_saves_user_messages_without_the_vector(tmp_path: Path) -> None:
@@ -132,9 +135,14 @@ def test_the_tracker_store_saves_user_messages_without_the_vector(tmp_path: Path
 def test_the_action_hands_the_nlu_vector_to_retrieval(retriever: Retriever) -> None:
     key = vector_key(retriever.settings.embedding_model, retriever.settings.query_prefix)
     tracker = tracker_for(WBK)
-    messages, _ = run(ActionAnswerQuestion(retriever), tracker)
+    with Recorder() as own:
+        messages, _ = run(ActionAnswerQuestion(retriever), tracker)
     assert "(Sumber: paragraf 2" in messages[0]["text"]
-    # A vector near nothing in the article, labelled as this question's: retrieval finds nothing to quote.
-    tracker.latest_message[QUERY_VECTOR] = QueryVector(WBK, key, unit()).to_dict()
-    messages, _ = run(ActionAnswerQuestion(retriever), tracker)
-    assert messages[0]["text"].startswith("Maaf, artikel ini tidak membahas")
+    assert "embed" in own.seconds  # no NLU vector: retrieval embedded the question itself
+    # The featurizer's vector for this very message: retrieval embeds nothing and answers the same.
+    vector = retriever.embedder.embed_queries([embedding_text(WBK)])[0]
+    tracker.latest_message[QUERY_VECTOR] = QueryVector(embedding_text(WBK), key, vector).to_dict()
+    with Recorder() as borrowed:
+        again, _ = run(ActionAnswerQuestion(retriever), tracker)
+    assert "embed" not in borrowed.seconds
+    assert again[0]["text"] == messages[0]["text"]

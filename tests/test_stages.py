@@ -1,0 +1,142 @@
+"""Each stage of the answer path on its own: retrieve, extract, the fitted model, answerability.
+
+Retrieval runs on the real article with the tiny hashed embedder (fast); the
+answerability checks use the real model and index (`slow`).
+"""
+
+from __future__ import annotations
+
+import json
+import math
+
+import pytest
+import yaml
+
+from knowledge.extract import best_span, date_spans, lead_for, number_spans
+from knowledge.features import ANSWER_FEATURES, RANK_FEATURES, SENTENCE_FEATURES
+from knowledge.followup import Context
+from knowledge.model import MODEL_PATH, Linear, load_model
+from knowledge.question import analyse
+from knowledge.search import Retriever
+from knowledge.settings import ROOT
+
+# --- retrieve -----------------------------------------------------------------------------------------
+
+
+def test_every_paragraph_of_a_small_article_is_a_candidate_with_both_scores(fake_retriever: Retriever) -> None:
+    q = analyse("Berapa unit kerja yang diusulkan kepada Tim Penilai Nasional?")
+    query = fake_retriever.embedder.embed_queries([q.text])
+    candidates = fake_retriever._retrieve.run(q, query)  # type: ignore[union-attr]
+    assert sorted(c.paragraph for c in candidates) == list(range(1, 11))
+    best_bm25 = max(candidates, key=lambda c: c.bm25)
+    assert best_bm25.paragraph == 10  # the only paragraph with "Tim Penilai Nasional"
+    assert all(c.best >= c.dense for c in candidates)  # a sentence can only add to the paragraph's similarity
+
+
+def test_retrieval_leaves_out_what_it_is_told_to(fake_retriever: Retriever) -> None:
+    q = analyse("Berapa unit kerja yang diusulkan?")
+    query = fake_retriever.embedder.embed_queries([q.text])
+    article = next(iter(fake_retriever.articles))
+    kept = fake_retriever._retrieve.run(q, query, within=article, exclude=((article, 10),))  # type: ignore[union-attr]
+    assert 10 not in {c.paragraph for c in kept} and len(kept) == 9
+    assert fake_retriever._retrieve.run(q, query, within="another-article") == []  # type: ignore[union-attr]
+
+
+def test_the_ranking_puts_the_paragraph_that_says_it_first(fake_retriever: Retriever) -> None:
+    assert fake_retriever.search("Berapa unit kerja yang diusulkan kepada Tim Penilai Nasional?")[0].paragraph == 10
+
+
+# --- extract ------------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(("sentence", "spans"), [
+    ("Sebanyak 4.317 jiwa dari 1.286 kepala keluarga (KK) mengungsi.", ["4.317 jiwa", "1.286 kepala keluarga"]),
+    ("Kerugian ditaksir mencapai Rp38,6 miliar.", ["Rp38,6 miliar"]),
+    ("Rafli mencetak gol pada menit ke-17.", ["menit ke-17"]),
+    ("Pada tahun 2020 terdapat 3.691 unit kerja.", ["3.691 unit kerja"]),  # "tahun 2020" is a date
+    ("Total ekspor pada Oktober 2023 tercatat 612,48 juta dolar AS.", ["612,48 juta dolar AS"]),
+    ("Banjir melanda tujuh kecamatan.", ["tujuh kecamatan"]),
+])
+def test_numbers_come_with_what_they_count(sentence: str, spans: list[str]) -> None:
+    assert [s.text for s in number_spans(sentence)] == spans
+
+
+def test_dates_and_times_are_found_as_written() -> None:
+    found = [s.text for s in date_spans("Air datang pukul 21.00 WIB pada Jumat (19/4), hingga 3 Mei 2024.")]
+    assert found == ["pukul 21.00 WIB", "Jumat (19/4)", "3 Mei 2024"]
+
+
+def test_the_lead_names_the_part_the_question_restricts_to() -> None:
+    sentence = ("Pada tahun 2020 terdapat 3.691 unit kerja yang diusulkan, dan 763 instansi yang berhasil mendapatkan "
+                "penghargaan, terdiri atas 681 WBK dan 82 WBBM.")
+    assert lead_for(analyse("Berapa instansi yang dapat WBBM?"), sentence) == "82 WBBM."
+    assert lead_for(analyse("Berapa unit kerja yang diusulkan?"), sentence) == "3.691 unit kerja."
+
+
+def test_no_lead_when_the_sentence_does_not_tell_which_figure() -> None:
+    sentence = "Indonesia melepaskan 11 tembakan, sementara Yordania mencatatkan 14 tembakan."
+    assert best_span(sentence, number_spans(sentence), analyse("Berapa tembakan?")) is None
+
+
+# --- the fitted model ------------------------------------------------------------------------------------
+
+
+def test_the_model_file_matches_the_features_the_code_computes() -> None:
+    model = load_model()
+    assert model.rank.features == RANK_FEATURES
+    assert model.answer.features == ANSWER_FEATURES
+    assert model.sentence.features == SENTENCE_FEATURES
+    assert 0.0 < model.threshold < 1.0
+
+
+def test_the_model_was_fitted_on_the_dev_split_only() -> None:
+    """Tuning on the test split would make its figures meaningless."""
+    splits = yaml.safe_load((ROOT / "tests" / "eval" / "splits.yml").read_text(encoding="utf-8"))
+    trained = {entry["article"] for entry in load_model().trained_on}
+    assert trained and trained <= set(splits["dev"]) | set(splits["kominfo"])
+    assert not trained & set(splits["test"])
+
+
+def test_the_rows_it_was_fitted_on_are_kept_beside_it() -> None:
+    rows = MODEL_PATH.with_name("answer-model.rows.csv.gz")
+    assert rows.is_file() and rows.stat().st_size > 10_000
+    assert json.loads(MODEL_PATH.read_text(encoding="utf-8"))["version"]
+
+
+def test_a_linear_model_standardises_then_weighs() -> None:
+    model = Linear(("a", "b"), (1.0, 0.0), (2.0, 1.0), (4.0, -1.0), 0.5)
+    assert model.logit({"a": 3.0, "b": 2.0}) == pytest.approx(0.5 + 4.0 * 1.0 - 2.0)
+    assert model.probability({"a": 3.0, "b": 2.0}) == pytest.approx(1 / (1 + math.exp(-2.5)))
+
+
+# --- answerability on the real model -------------------------------------------------------------------------
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("question", [
+    "Berapa harga pulsa internet bulan ini?",  # "harga" shares only a root with "penghargaan"
+    "Berapa harga beras sekarang?",
+])
+def test_a_shared_root_never_makes_a_question_answerable(retriever: Retriever, question: str) -> None:
+    answer = retriever.answer(question)
+    assert not answer.found, answer.text
+
+
+@pytest.mark.slow
+def test_a_name_the_article_never_mentions_is_not_answered(retriever: Retriever) -> None:
+    answer = retriever.answer("Apa kata Budi Gunadi Sadikin soal WBK?")
+    assert not answer.found and "Budi Gunadi Sadikin" in answer.text  # the reply says what is missing
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize(("question", "expected"), [
+    ("Siapa yang menerima predikat WBK?", "Balai Besar Pengujian"),
+    ("siapa yg dapet wbk", "Balai Besar Pengujian|Kementerian Komunikasi dan Informatika mendapat"),
+    ("Berapa unit kerja yang diusulkan?", "3.691"),
+    ("How many work units were proposed?", "3.691"),
+])
+def test_the_cards_core_questions_are_answered_however_they_are_typed(
+    retriever: Retriever, question: str, expected: str,
+) -> None:
+    answer = retriever.answer(question, Context())
+    assert answer.found and any(e in answer.text for e in expected.split("|")), answer.text
