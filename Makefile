@@ -30,6 +30,7 @@ export SQLALCHEMY_SILENCE_UBER_WARNING := 1
 export RASA_TELEMETRY_ENABLED := false
 PYTEST_ARGS  ?=
 EVAL_ARGS    ?=
+FIT_ARGS     ?=
 
 # bot/endpoints.yml: one machine, SQLite tracker store in var/. bot/endpoints-production.yml: PostgreSQL + Redis,
 # settings from the environment (README, "Running in production"). Select with `make run ENDPOINTS=...`.
@@ -42,7 +43,7 @@ API_FLAGS     = $(if $(RASA_API_TOKEN),--enable-api --auth-token "$$RASA_API_TOK
 CORS_FLAGS    = $(if $(WEB_ALLOWED_ORIGINS),--cors $(subst $(comma), ,$(WEB_ALLOWED_ORIGINS)))
 DATA_FLAGS   := --domain bot/domain.yml --data bot/data
 
-.PHONY: help setup install system-deps embedder index train run shell test lint validate rasa-test eval load \
+.PHONY: help setup install system-deps embedder index train run shell test lint validate rasa-test eval fit question-groups load \
         actions-server rasa-server rasa-shell lock clean
 
 help:  ## List the targets
@@ -120,8 +121,14 @@ LOAD_ARGS    ?=
 load: setup  ## 50 readers x 20 messages at once over REST (loopback), then check the tracker store lost nothing
 	$(PY) scripts/load.py $(LOAD_ARGS)
 
-eval: setup  ## Ask every question of tests/eval/questions.yml; writes reports/eval.md
+eval: setup  ## Ask the benchmark (tests/eval/: dev, test, Kominfo) over REST; writes reports/eval.md
 	$(PY) scripts/eval.py $(EVAL_ARGS)
+
+fit: embedder  ## Fit the answer scorer on the benchmark's dev split; writes knowledge/model/
+	$(PY) scripts/fit_answer_model.py $(FIT_ARGS)
+
+question-groups: embedder  ## How make report groups "the same question", on the benchmark; writes reports/question-groups.md
+	$(PY) scripts/question_groups.py
 
 lock:  ## Re-pin requirements.lock from the current venv
 	@{ echo "# Every package of the venv, pinned. Regenerate with: make lock"; $(PY) -m pip freeze --exclude-editable; } > requirements.lock

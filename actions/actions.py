@@ -22,6 +22,7 @@ from knowledge.answer import Answer
 from knowledge.embed import QUERY_VECTOR, ModelNotFoundError, QueryVector
 from knowledge.followup import Context
 from knowledge.index import IndexNotReady
+from knowledge.question import analyse
 from knowledge.search import Retriever, get_retriever
 from knowledge.timing import stage
 
@@ -238,7 +239,9 @@ class ActionOutOfScope(ActionWithSuggestions):
 
     NLU learnt "out of scope" from requests and small talk, not from the articles,
     so a question about an article added later ("Siapa wali kota Sukamaju?") can
-    land here. Retrieval has the last word: a passage it answers from is sent.
+    land here. For a question, retrieval has the last word: a passage it answers
+    from is sent. A request that is no question ("buatkan puisi tentang hujan")
+    is declined as NLU says.
     """
 
     response = "utter_out_of_scope"
@@ -246,9 +249,9 @@ class ActionOutOfScope(ActionWithSuggestions):
     async def run(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> list[dict[str, Any]]:
-        """The answer when retrieval quotes a passage, otherwise the response."""
+        """The answer when the message asks something and retrieval quotes a passage, otherwise the response."""
         question = (tracker.latest_message.get("text") or "").strip()
-        if question:
+        if question and (question.endswith("?") or analyse(question).kind != "what"):
             answer = await self.ask(question, context_from(tracker), known=nlu_vector(tracker))
             if answer.found and answer.paragraph is not None:
                 return send(dispatcher, answer, tracker)

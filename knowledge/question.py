@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from itertools import pairwise
 
 from .lexicon import chat_spellings, looks_english, question_words
-from .text import content_terms, light_stem, loose_terms, normalize, stopwords, words
+from .text import content_terms, is_root, light_stem, loose_terms, normalize, stem, stopwords, words
 
 MAX_PHRASE = 3
 # When a question has several question words, the more specific kind wins ("siapa yang mengatakan" asks
@@ -27,7 +27,7 @@ PAST = re.compile(
 FOCUS_SPAN = 3
 WORD_CAP = r"(?:[A-Z][\w’'-]*[A-Za-z0-9]|[A-Z]{2,}\w*)"
 CAPITALISED = re.compile(rf"\b{WORD_CAP}(?:\s+{WORD_CAP})*")
-NUMBER = re.compile(r"\b\d+(?:[.,]\d+)*\b")
+NUMBER = re.compile(r"(?<![\w.,])\d+(?:[.,]\d+)*")  # "2,3" of "2,3GHz" too
 
 
 @dataclass(frozen=True)
@@ -78,20 +78,29 @@ def _kinds(tokens: list[str]) -> list[tuple[int, str]]:
 
 
 def names_in(text: str) -> list[str]:
-    """Runs of capitalised words ("Ma'ruf Amin", "WBBM"), not counting a capitalised first word of a sentence."""
+    """Runs of capitalised words ("Ma'ruf Amin", "WBBM", "Kecamatan Banyumanik"), without the -nya they carry.
+
+    A sentence's first word is capitalised because the sentence starts there: it counts only when it is
+    not an ordinary word ("Berapa", "Istilah", "Sekarang" are not names; "Ismail" is).
+    """
     out = []
     for m in CAPITALISED.finditer(text):
-        name = m.group(0)
-        start = m.start()
-        before = text[:start].rstrip()
-        sentence_start = not before or before[-1] in ".?!:\"“"
-        if sentence_start and " " not in name and not any(c.isupper() for c in name[1:]):
-            continue  # "Berapa", "Siapa": a capital because the sentence starts there
-        if sentence_start and " " in name:
-            first, rest = name.split(" ", 1)
-            name = rest if not any(c.isupper() for c in first[1:]) and first.lower() in stopwords() else name
-        out.append(name)
+        words = m.group(0).split()
+        before = text[: m.start()].rstrip()
+        if (not before or before[-1] in ".?!:\"“") and _ordinary(words[0]):
+            words = words[1:]
+        name = re.sub(r"-?nya$", "", " ".join(words)) if words else ""
+        if name:
+            out.append(name)
     return out
+
+
+def _ordinary(word: str) -> bool:
+    """A Titlecase word that is a word of the language, not a name: a stopword, or a root Sastrawi knows."""
+    if any(c.isupper() for c in word[1:]):
+        return False  # "WBK", "iPhone"
+    low = word.lower()
+    return low in stopwords() or is_root(low) or is_root(stem(low))
 
 
 def embedding_text(text: str) -> str:

@@ -276,8 +276,13 @@ class Retriever:
         features = answer_features(q, mine.candidates, mine.scores, mine.rows, self.lexical)
         probability = self.model.answer.probability(features)
         article = ranked.candidates[0].article_id
-        unknown = [n for n in q.names if not self.lexical.knows_name(n, article)]
-        return Verdict(probability, probability >= self.model.threshold, ", ".join(unknown) or None, features)
+        # An article cannot answer about someone or something it never names ("Kecamatan Banyumanik",
+        # "PWI"), nor about a figure it never writes ("2,3GHz", "Piala Dunia 2022"). English names differ
+        # from the article's spelling ("South Sumatra"), so names count only in Indonesian questions.
+        unknown = [n for n in q.names if not q.english and not self.lexical.knows_name(n, article)]
+        unknown += [n for n in q.numbers if not self.lexical.knows_number(n, article)]
+        answerable = probability >= self.model.threshold and not unknown
+        return Verdict(probability, answerable, ", ".join(unknown) or None, features)
 
     # --- stage 4: extract ------------------------------------------------------------------------
 

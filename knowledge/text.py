@@ -50,6 +50,11 @@ def stem(word: str) -> str:
     return _stemmer().stem(word) or word
 
 
+def is_root(word: str) -> bool:
+    """Whether Sastrawi's dictionary of Indonesian root words has this word."""
+    return bool(word) and _stemmer().delegatedStemmer.get_dictionary().contains(word)
+
+
 @lru_cache(maxsize=65536)
 def light_stem(word: str) -> str:
     """The root when only verb affixes were removed; a pe-/ke-/-an noun keeps its form.

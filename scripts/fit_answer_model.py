@@ -42,6 +42,14 @@ from knowledge.search import Retriever  # noqa: E402
 from knowledge.text import normalize  # noqa: E402
 
 C_GRID = (0.03, 0.1, 0.3, 1.0, 3.0)
+# The direction each ranking signal can only push: more similarity, more of the question's words, the person
+# asked about speaking, never make a paragraph a worse answer. A weight fitted the other way (features overlap,
+# and dev data is small) is dropped and the model fitted again without it.
+RANK_SIGNS = {
+    "dense": 1, "best": 1, "dense_gap": 1, "best_gap": 1, "bm25": 1, "coverage": 1, "sentence_coverage": 1,
+    "loose_only": 1, "focus": 1, "evidence": 1, "focus_count": 1, "speaker_same": 1, "names": 1, "numbers": 1,
+    "previous": 1, "no_number": -1, "speaker_other": -1, "background": -1,
+}
 ROUNDS = 3  # fit, re-thread the dialogues with the fitted model, fit again
 
 
@@ -106,7 +114,7 @@ def collect(retriever: Retriever, sets: list[EvalSet]) -> tuple[Rows, Rows, Rows
                     # kept for choosing the threshold, left out of the fit.
                     answer.add(verdict.features, bool(wanted) and top_ok, es.article_id, group,
                                should_abstain=should_abstain, top_ok=top_ok, category=item["category"],
-                               fit=should_abstain or top_ok)
+                               fit=should_abstain or top_ok, refused=bool(verdict.missing))
                 if wanted and turn.get("expect"):
                     _sentence_rows(retriever, step, ranked, es, sorted(wanted), turn["expect"][0], sentence, group)
                 context = retriever.answer(turn["ask"], context).context
@@ -131,7 +139,20 @@ def _sentence_rows(retriever: Retriever, step: Any, ranked: Any, es: EvalSet, wa
         return
 
 
-def _fit(rows: Rows, c: float, train: np.ndarray, pairwise: bool = False) -> Linear:
+def _fit(rows: Rows, c: float, train: np.ndarray, pairwise: bool = False,
+         signs: dict[str, int] | None = None) -> Linear:
+    """A fit whose weights keep the given signs: a feature fitted the wrong way round is dropped, then refit."""
+    dropped: set[str] = set()
+    while True:
+        model = _fit_once(rows, c, train, pairwise, dropped)
+        wrong = {f for f, w in zip(model.features, model.weights, strict=True)
+                 if signs and f in signs and f not in dropped and w * signs[f] < 0}
+        if not wrong:
+            return model
+        dropped |= wrong
+
+
+def _fit_once(rows: Rows, c: float, train: np.ndarray, pairwise: bool, dropped: set[str]) -> Linear:
     """Logistic regression on standardised features; `pairwise` learns from (right, wrong) pairs of one group.
 
     Pairs teach the ranker what it is for, ordering the paragraphs of one question; each question's pairs
@@ -146,6 +167,7 @@ def _fit(rows: Rows, c: float, train: np.ndarray, pairwise: bool = False) -> Lin
     scale = x[train].std(axis=0)
     scale[scale == 0] = 1.0
     z = (x - mean) / scale
+    z[:, [rows.features.index(f) for f in dropped]] = 0.0
     if not pairwise:
         model = LogisticRegression(C=c, max_iter=2000)
         model.fit(z[train], y[train], sample_weight=w[train])
@@ -190,7 +212,8 @@ def _fitted(rows: Rows) -> np.ndarray:
     return np.array([e.get("fit", True) for e in rows.extra], dtype=bool)
 
 
-def cross_validate(rows: Rows, metric: str, pairwise: bool = False) -> tuple[float, dict[float, float], np.ndarray]:
+def cross_validate(rows: Rows, metric: str, pairwise: bool = False,
+                   signs: dict[str, int] | None = None) -> tuple[float, dict[float, float], np.ndarray]:
     """Leave one article out for each C; returns the best C, the score per C, and the out-of-fold logits."""
     articles = sorted(set(rows.article))
     art = np.array(rows.article)
@@ -202,7 +225,7 @@ def cross_validate(rows: Rows, metric: str, pairwise: bool = False) -> tuple[flo
         for held in articles:
             train = np.where((art != held) & usable)[0]
             test = np.where(art == held)[0]
-            model = _fit(rows, c, train, pairwise)
+            model = _fit(rows, c, train, pairwise, signs)
             oof[test] = _predict(model, rows, test)
         oof_by_c[c] = oof
         if metric == "group":
@@ -231,7 +254,8 @@ def choose_threshold(rows: Rows, logits: np.ndarray) -> tuple[float, float]:
         score = 0.0
         for i, prob in enumerate(p):
             extra = rows.extra[i]
-            right = extra["top_ok"] and not extra["should_abstain"] if prob >= t else extra["should_abstain"]
+            answers = prob >= t and not extra["refused"]  # a name the article never uses is refused anyway
+            right = extra["top_ok"] and not extra["should_abstain"] if answers else extra["should_abstain"]
             score += right / weights[rows.article[i]]
         if score > best_score:
             best_t, best_score = float(t), score
@@ -245,7 +269,8 @@ def tradeoff(rows: Rows, logits: np.ndarray) -> str:
     keep = [i for i, e in enumerate(rows.extra) if e["top_ok"] and not e["should_abstain"]]
     out = []
     for t in (0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7):
-        refused, kept = np.mean([p[i] < t for i in refuse]), np.mean([p[i] >= t for i in keep])
+        answers = [p[i] >= t and not rows.extra[i]["refused"] for i in range(len(p))]
+        refused, kept = np.mean([not answers[i] for i in refuse]), np.mean([answers[i] for i in keep])
         out.append(f"{t:.1f}: refused {refused:.2f} kept {kept:.2f}")
     return "; ".join(out)
 
@@ -281,15 +306,17 @@ def main() -> int:
     retriever.warm_up()
     for round_ in range(1, args.rounds + 1):
         rank, answer, sentence = collect(retriever, sets)
-        c_rank, by_c_rank, _ = cross_validate(rank, "group", pairwise=True)
+        c_rank, by_c_rank, _ = cross_validate(rank, "group", signs=RANK_SIGNS)
         c_sent, by_c_sent, _ = cross_validate(sentence, "group")
+        # Unconstrained: with signs kept as for the ranking, the leave-one-article-out dev accuracy fell from
+        # 0.704 to 0.685 (paraphrased and chat questions answerable despite words the article never uses).
         c_ans, by_c_ans, oof = cross_validate(answer, "logloss")
         threshold, accuracy = choose_threshold(answer, oof)
         print("  trade-off (cross-validated):", tradeoff(answer, oof))
         everything = np.arange(len(rank.y))
         dense_hit = _group_hit(rank, np.array([r[RANK_FEATURES.index("best")] for r in rank.x]), everything)
         model = AnswerModel(
-            rank=_fit(rank, c_rank, everything, pairwise=True),
+            rank=_fit(rank, c_rank, everything, signs=RANK_SIGNS),
             answer=_fit(answer, c_ans, np.where(_fitted(answer))[0]),
             sentence=_fit(sentence, c_sent, np.arange(len(sentence.y))),
             threshold=threshold,
