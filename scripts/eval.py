@@ -501,8 +501,11 @@ def write_report(results: list[TurnResult], out: Path, mode: str, hidden: tuple[
                   f"  - why: {'; '.join(r.reasons)}", f"  - reply: {reply}"]
     path = out / "eval.md"
     path.write_text("\n".join(lines) + "\n", encoding="utf-8")
-    (out / "eval.json").write_text(json.dumps([r.__dict__ for r in results], ensure_ascii=False, indent=0) + "\n",
-                                   encoding="utf-8")
+    # Every turn with its reply, the test split's too, for analysis: kept out of reports/ so that reading the
+    # report never shows the test failures.
+    EVAL_VAR.mkdir(parents=True, exist_ok=True)
+    (EVAL_VAR / "results.json").write_text(
+        json.dumps([r.__dict__ for r in results], ensure_ascii=False, indent=0) + "\n", encoding="utf-8")
     return path
 
 
