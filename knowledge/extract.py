@@ -18,7 +18,7 @@ from .chunk import split_sentences
 from .lexicon import LANGUAGE_DIR
 from .parse import Article
 from .question import Question
-from .text import content_terms, light_stem, stopwords
+from .text import content_terms, stopwords
 
 PRONOUNS = {"dia", "ia", "beliau"}
 MAX_SUBJECT = 6
@@ -345,8 +345,3 @@ def lead_for(q: Question, sentence: str) -> str | None:
         return None
     text = span.text
     return text[0].upper() + text[1:] + "."
-
-
-def light(terms: Iterable[str]) -> set[str]:
-    """Light stems of words."""
-    return {light_stem(t) for t in terms}

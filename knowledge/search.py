@@ -82,8 +82,12 @@ class Ranked:
 
     def of_article(self, article_id: str) -> Ranked:
         """The same ranking restricted to one article."""
-        keep = [i for i, c in enumerate(self.candidates) if c.article_id == article_id]
-        return Ranked([self.candidates[i] for i in keep], [self.scores[i] for i in keep], [self.rows[i] for i in keep])
+        return self.taking([i for i, c in enumerate(self.candidates) if c.article_id == article_id])
+
+    def taking(self, order: list[int]) -> Ranked:
+        """The candidates at these positions, in this order."""
+        return Ranked([self.candidates[i] for i in order], [self.scores[i] for i in order],
+                      [self.rows[i] for i in order])
 
 
 @dataclass(frozen=True)
@@ -243,8 +247,7 @@ class Retriever:
         with stage("extract"):
             rows = rank_features(q, candidates, self._paragraphs, self.lexical, self._speakers, asked)
             scores = [self.model.rank.logit(r) for r in rows]
-        order = sorted(range(len(candidates)), key=lambda i: -scores[i])
-        return Ranked([candidates[i] for i in order], [scores[i] for i in order], [rows[i] for i in order])
+        return Ranked(candidates, scores, rows).taking(sorted(range(len(candidates)), key=lambda i: -scores[i]))
 
     def search(
         self, question: str | Question, k: int = 5, speaker: Speaker | None = None, exclude: tuple[Key, ...] = (),
@@ -401,15 +404,12 @@ class Retriever:
         if resolved.wants_more and speaker is not None and ranked.candidates:
             own = [i for i, c in enumerate(ranked.candidates) if self._speakers.get(c.key) == speaker]
             if own:  # "dia bilang apa lagi?": another paragraph of the same person first
-                order = own + [i for i in range(len(ranked.candidates)) if i not in own]
-                ranked = Ranked([ranked.candidates[i] for i in order], [ranked.scores[i] for i in order],
-                                [ranked.rows[i] for i in order])
+                ranked = ranked.taking(own + [i for i in range(len(ranked.candidates)) if i not in own])
         if self._role_question(q, speaker) and speaker is not None:
             fullest = max((k for k, s in self._speakers.items() if s == speaker),
                           key=lambda k: len(self._speakers[k].mention))
-            order = sorted(range(len(ranked.candidates)), key=lambda i: ranked.candidates[i].key != fullest)
-            ranked = Ranked([ranked.candidates[i] for i in order], [ranked.scores[i] for i in order],
-                            [ranked.rows[i] for i in order])
+            ranked = ranked.taking(sorted(range(len(ranked.candidates)),
+                                          key=lambda i: ranked.candidates[i].key != fullest))
 
         in_view = within or (context.source if context.source in self.articles else "")
         top_article = ranked.candidates[0].article_id if ranked.candidates else next(iter(self.articles))
