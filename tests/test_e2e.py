@@ -47,6 +47,22 @@ def test_what_maruf_amin_said(servers: Servers) -> None:
     assert "Sumber: paragraf" in reply
 
 
+@pytest.mark.parametrize(("question", "expected"), [
+    ("How many work units were proposed to the national assessment team?", "3.691"),
+    ("Who received the WBK predicate from Kemenpan?", "Balai Besar Pengujian Perangkat Telekomunikasi"),
+])
+def test_an_english_question_reaches_retrieval_not_the_help_text(
+    servers: Servers, question: str, expected: str,
+) -> None:
+    reply = texts(ask(servers, question))
+    assert expected in reply and "Sumber: paragraf" in reply, reply
+
+
+def test_asking_what_the_bot_can_do_gets_the_help_text(servers: Servers) -> None:
+    reply = texts(ask(servers, "what can you do?"))
+    assert reply.startswith("Saya menjawab pertanyaan tentang isi artikel") and "Sumber" not in reply, reply
+
+
 def test_greeting_gets_a_greeting_with_suggestions(servers: Servers) -> None:
     reply = ask(servers, "Halo, selamat siang!")
     assert texts(reply).startswith("Halo!")
