@@ -85,9 +85,14 @@ run: setup  ## Start the action server and the Rasa server; Ctrl-C stops both
 shell: setup  ## Chat in the terminal (rasa shell), with the action server
 	$(PY) scripts/serve.py --shell --rasa-port $(RASA_PORT) --actions-port $(ACTIONS_PORT) --endpoints $(ENDPOINTS)
 
+# The action server closes a connection that has brought no request for this many seconds (Sanic's
+# KEEP_ALIVE_TIMEOUT, 5 by default). A busy Rasa server may connect and write its request seconds later,
+# so this must be longer than ACTION_TIMEOUT, the Rasa server's own deadline for an action call (default 20).
+ACTIONS_IDLE_TIMEOUT ?= 75
+
 # The three servers, in the foreground; scripts/serve.py and the tests start them through these.
 actions-server:
-	$(RASA) run actions --actions actions --port $(ACTIONS_PORT)
+	SANIC_KEEP_ALIVE_TIMEOUT=$(ACTIONS_IDLE_TIMEOUT) $(RASA) run actions --actions actions --port $(ACTIONS_PORT)
 
 # The SQLite tracker store of bot/endpoints.yml lives in var/ (a path relative to this directory).
 rasa-server:
