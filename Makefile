@@ -43,7 +43,7 @@ CORS_FLAGS    = $(if $(WEB_ALLOWED_ORIGINS),--cors $(subst $(comma), ,$(WEB_ALLO
 DATA_FLAGS   := --domain bot/domain.yml --data bot/data
 
 .PHONY: help setup install system-deps embedder index train run shell test lint validate rasa-test eval load \
-        actions-server rasa-server rasa-shell lock clean
+        actions-server rasa-server rasa-shell lock clean cluster-deps cluster
 
 help:  ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/' | column -t -s $$'\t'
@@ -52,6 +52,9 @@ help:  ## List the targets
 
 system-deps:  ## Install the Debian packages `make run` and the tests need (when missing)
 	@bash scripts/system-deps.sh base
+
+cluster-deps:  ## Install nginx, PostgreSQL and Redis for `make cluster` (when missing; needs root or sudo)
+	@bash scripts/system-deps.sh cluster
 
 $(STAMP): requirements.lock pyproject.toml
 	@test -n "$(PYTHON310)" || { echo "error: Python 3.10 not found (Rasa 3.6 needs 3.8-3.10); set PYTHON310=/path/to/python3.10"; exit 1; }
@@ -106,6 +109,22 @@ rasa-shell:
 	@mkdir -p var
 	$(RASA) shell --model $(MODEL) $(RASA_FLAGS) --port $(RASA_PORT)
 
+# --- the production topology on one machine (docs/production.md) -------------------------------
+# nginx on RASA_PORT (REST, web chat, Telegram) in front of RASA_SERVERS Rasa servers (on the ports after it),
+# nginx on ACTIONS_PORT in front of ACTION_SERVERS action servers (the ports after it), PostgreSQL (tracker
+# store, data in var/cluster/pg) and Redis (locks), all under supervisord. Ctrl-C stops everything.
+
+RASA_SERVERS   ?= 2
+ACTION_SERVERS ?= 1
+PG_PORT        ?= 5432
+REDIS_PORT     ?= 6379
+CLUSTER_DATA   ?= var/cluster
+CLUSTER_FLAGS   = --port $(RASA_PORT) --actions-port $(ACTIONS_PORT) --rasa-servers $(RASA_SERVERS) \
+                  --action-servers $(ACTION_SERVERS) --pg-port $(PG_PORT) --redis-port $(REDIS_PORT) --data $(CLUSTER_DATA)
+
+cluster: setup cluster-deps  ## N Rasa servers and M action servers behind nginx, with PostgreSQL and Redis
+	$(PY) -m serving cluster $(CLUSTER_FLAGS)
+
 # --- checks ------------------------------------------------------------------------------------
 
 lint: install  ## ruff
@@ -120,7 +139,7 @@ validate:  ## rasa data validate
 rasa-test:  ## rasa test on the conversation stories in tests/stories
 	$(RASA) test core --model $(MODEL) $(RASA_FLAGS) --stories tests/stories --out var/results --fail-on-prediction-errors
 
-test: install lint setup  ## The whole suite: unit, action, end-to-end, rasa data validate and rasa test
+test: install cluster-deps lint setup  ## The whole suite: unit, action, end-to-end, rasa data validate and rasa test
 	$(PY) -m pytest $(PYTEST_ARGS)
 
 # Starts its own servers on 5405/5455 unless LOAD_ARGS has --url; prints figures, exits 1 on any error or loss.

@@ -1,4 +1,4 @@
-"""`python -m serving run | shell`: what `make run` and `make shell` call.
+"""`python -m serving run | shell | cluster`: what `make run`, `make shell` and `make cluster` call.
 
 The servers are started through their Makefile targets, so each `rasa` command
 and its flags stay written once, in the Makefile.
@@ -15,6 +15,7 @@ import sys
 import time
 from pathlib import Path
 
+from serving import cluster
 from serving.supervise import Program, Supervisor, banner, http_ok, make_command
 
 
@@ -86,8 +87,11 @@ def main() -> int:
         p.add_argument("--rasa-port", type=int, default=5005)
         p.add_argument("--actions-port", type=int, default=5055)
         p.add_argument("--endpoints", default=None, help="Rasa endpoints file (the Makefile's ENDPOINTS)")
+    cluster.add_arguments(sub.add_parser("cluster", help=cluster.__doc__.splitlines()[0]))
     args = parser.parse_args()
 
+    if args.mode == "cluster":
+        return cluster.run(args)
     if args.mode == "shell":
         programs = single(args.rasa_port, args.actions_port, args.endpoints, with_rasa=False)
         # rasa shell binds the Rasa port too: checked with the others, before anything starts.

@@ -79,13 +79,13 @@ def make_command(target: str, **variables: object) -> list[str]:
             *(f"{name}={value}" for name, value in variables.items())]
 
 
-def banner(url: str, took: float, what: str = "both servers") -> str:
+def banner(url: str, took: float, what: str = "both servers", more: str = "") -> str:
     """How to talk to the bot, once every server answers."""
     return (
         f"\nReady ({took:.0f}s). Chat with the bot:\n"
         f"  REST:     curl -s {url}/webhooks/rest/webhook -H 'Content-Type: application/json' "
         f"-d '{{\"sender\": \"me\", \"message\": \"Siapa yang menerima predikat WBK?\"}}'\n"
-        f"  Web chat: {url}/webhooks/web/chat\n"
+        f"  Web chat: {url}/webhooks/web/chat\n{more}"
         f"Press Ctrl-C to stop {what}."
     )
 
