@@ -106,7 +106,8 @@ def main() -> int:
     started = time.monotonic()
     return supervisor.run(
         lambda _: print(banner(f"http://127.0.0.1:{args.rasa_port}", time.monotonic() - started), flush=True),
-        announce=f"Starting the action server and the Rasa server (about a minute; logs in {supervisor.log_dir}) ...",
+        announce=f"Starting the action server and the Rasa server (about a minute; logs in "
+                 f"{supervisor.shown_log('rasa').parent}) ...",
     )
 
 

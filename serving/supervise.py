@@ -162,6 +162,11 @@ class Supervisor:
         """A server's log file."""
         return self.log_dir / f"{name}.log"
 
+    def shown_log(self, name: str) -> Path:
+        """A server's log file as people are told it: relative to the project when inside it."""
+        path = self.log(name)
+        return path.relative_to(ROOT) if path.is_relative_to(ROOT) else path
+
     def _socket_path(self) -> Path:
         """supervisord's control socket; AF_UNIX paths are limited to 107 bytes, so a long folder gets a short one."""
         path = self.dir / "supervisor.sock"
@@ -320,7 +325,7 @@ class Supervisor:
     def _check_crash_loop(self, p: Program, state: dict[str, Any], starts: dict[str, int],
                           last_pid: dict[str, int], answered: bool) -> None:
         """FATAL, or more starts than SERVE_START_RETRIES allows without an answer in between: give up."""
-        log = self.log(p.name).relative_to(ROOT) if self.log(p.name).is_relative_to(ROOT) else self.log(p.name)
+        log = self.shown_log(p.name)
         if state["statename"] == "FATAL":
             raise CrashLoop(f"error: {p.title} kept exiting during start-up ({self.settings.start_retries + 1} "
                             f"attempts); everything is stopped. See its log: {log}")
@@ -349,7 +354,7 @@ class Supervisor:
                 if name not in down_since and (state["statename"] in EXITED_STATES or state["pid"] != up[name]):
                     down_since[name] = time.monotonic()
                     self.say(f"{p.title[0].upper()}{p.title[1:]} stopped unexpectedly; supervisord restarts it. "
-                             f"Log: {self.log(p.name)}")
+                             f"Log: {self.shown_log(p.name)}")
                 elif name in down_since and state["statename"] in ("STARTING", "RUNNING") and p.ready():
                     self.say(f"{p.title[0].upper()}{p.title[1:]} is back, "
                              f"{time.monotonic() - down_since.pop(name):.0f}s after it stopped.")
