@@ -43,7 +43,8 @@ CORS_FLAGS    = $(if $(WEB_ALLOWED_ORIGINS),--cors $(subst $(comma), ,$(WEB_ALLO
 DATA_FLAGS   := --domain bot/domain.yml --data bot/data
 
 .PHONY: help setup install system-deps embedder index train run shell test lint validate rasa-test eval load \
-        actions-server rasa-server rasa-shell lock clean cluster-deps cluster
+        actions-server rasa-server rasa-shell lock clean cluster-deps cluster \
+        image-deps image image-smoke
 
 help:  ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/' | column -t -s $$'\t'
@@ -124,6 +125,23 @@ CLUSTER_FLAGS   = --port $(RASA_PORT) --actions-port $(ACTIONS_PORT) --rasa-serv
 
 cluster: setup cluster-deps  ## N Rasa servers and M action servers behind nginx, with PostgreSQL and Redis
 	$(PY) -m serving cluster $(CLUSTER_FLAGS)
+
+# --- container images (docker/, docs/production.md) ----------------------------------------------
+# make image: tanya-artikel/rasa, tanya-artikel/actions and tanya-artikel/infra (nginx, PostgreSQL, Redis)
+# from requirements.lock. BASE_IMAGE (Python 3.10 on Debian bookworm) unset: a local base is made with
+# debootstrap and `docker import` (no registry here). make image-smoke: docker/compose.yml on IMAGE_SMOKE_PORT,
+# one answer over REST (not part of make test: it takes minutes).
+
+IMAGE_SMOKE_PORT ?= 7805
+
+image-deps:  ## Install Docker, docker-compose and debootstrap (when missing; needs root or sudo)
+	@bash scripts/system-deps.sh image
+
+image: setup image-deps  ## Build the Rasa-server, action-server and infra images (docker/Dockerfile)
+	PYTHON310=$(PYTHON310) bash scripts/image.sh
+
+image-smoke: | $(STAMP)  ## Start docker/compose.yml with the images and get an answer over REST
+	IMAGE_SMOKE_PORT=$(IMAGE_SMOKE_PORT) $(PY) -m pytest -p no:cacheprovider tests/image_smoke.py $(PYTEST_ARGS)
 
 # --- checks ------------------------------------------------------------------------------------
 

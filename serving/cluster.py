@@ -99,6 +99,14 @@ def render_nginx(listen: str, actions_listen: str, rasa: list[str], actions: lis
     return text
 
 
+def compose_nginx(rasa_servers: int = 2, action_servers: int = 1) -> str:
+    """docker/nginx.conf: the same nginx for docker/compose.yml, its servers named by service
+    (tests/test_images.py checks the committed file is this)."""
+    return render_nginx("8080", "5055", [f"rasa-{i}:5005" for i in range(1, rasa_servers + 1)],
+                        [f"actions-{i}:5055" for i in range(1, action_servers + 1)], "/var/lib/nginx/tanya",
+                        "/dev/stdout")
+
+
 # --- PostgreSQL and Redis ------------------------------------------------------------------------------------
 
 
@@ -271,4 +279,4 @@ def run(args: argparse.Namespace) -> int:
 
     return supervisor.run(ready, announce=(
         f"Starting {len(layout.rasa_ports)} Rasa server(s), {len(layout.action_ports)} action server(s), "
-        f"PostgreSQL, Redis and nginx (logs in {supervisor.log_dir}) ..."))
+        f"PostgreSQL, Redis and nginx (logs in {supervisor.shown_log('nginx').parent}) ..."))
