@@ -43,7 +43,7 @@ CORS_FLAGS    = $(if $(WEB_ALLOWED_ORIGINS),--cors $(subst $(comma), ,$(WEB_ALLO
 DATA_FLAGS   := --domain bot/domain.yml --data bot/data
 
 .PHONY: help setup install system-deps embedder index train run shell test lint validate rasa-test eval load \
-        actions-server rasa-server rasa-shell lock clean cluster-deps cluster \
+        actions-server rasa-server rasa-shell lock clean cluster-deps cluster load-cluster \
         image-deps image image-smoke
 
 help:  ## List the targets
@@ -164,6 +164,11 @@ test: install cluster-deps lint setup  ## The whole suite: unit, action, end-to-
 LOAD_ARGS    ?=
 load: setup  ## 50 readers x 20 messages at once over REST (loopback), then check the tracker store lost nothing
 	$(PY) scripts/load.py $(LOAD_ARGS)
+
+# Its own cluster on 7604-7656 (var/load-cluster/); prints figures, exits 1 on an error or a lost message.
+LOAD_CLUSTER_ARGS ?=
+load-cluster: setup cluster-deps  ## 1 Rasa server against 2 through nginx (8 and 32 senders), then one killed mid-load
+	$(PY) scripts/load_cluster.py $(LOAD_CLUSTER_ARGS)
 
 eval: setup  ## Ask every question of tests/eval/questions.yml; writes reports/eval.md
 	$(PY) scripts/eval.py $(EVAL_ARGS)
