@@ -251,6 +251,7 @@ def _http(url: str) -> Callable[[], bool]:
 def run(args: argparse.Namespace) -> int:
     """`make cluster`: start, wait until the public port serves a Rasa server, watch until stopped."""
     layout = Layout.from_args(args)
+    data = args.data if args.data.is_absolute() else ROOT / args.data  # CLUSTER_DATA is relative to the project
     settings = ServeSettings.from_env()
     label = f"cluster-{layout.port}"
 
@@ -259,12 +260,12 @@ def run(args: argparse.Namespace) -> int:
 
     supervisor = Supervisor(label, [], settings, say=say)
     try:
-        passwords = secrets_file(args.data)
-        supervisor.programs = {p.name: p for p in programs(layout, args.data, supervisor.dir, supervisor.log_dir,
+        passwords = secrets_file(data)
+        supervisor.programs = {p.name: p for p in programs(layout, data, supervisor.dir, supervisor.log_dir,
                                                            passwords)}
         problems = supervisor.check_ports()
         if not problems:
-            init_postgres(args.data / "pg", passwords["DB_PASSWORD"], say)
+            init_postgres(data / "pg", passwords["DB_PASSWORD"], say)
     except (RuntimeError, OSError, subprocess.CalledProcessError) as exc:
         say(f"error: {exc}")
         return 1
