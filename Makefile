@@ -102,9 +102,15 @@ actions-server:
 	SANIC_KEEP_ALIVE_TIMEOUT=$(ACTIONS_IDLE_TIMEOUT) $(PY) -m rasa_sdk --actions actions --port $(ACTIONS_PORT)
 
 # The SQLite tracker store of bot/endpoints.yml lives in var/ (a path relative to this directory).
+# A message gets this many seconds to be answered (Sanic's RESPONSE_TIMEOUT, which Rasa 3.6 leaves at 60 when its HTTP
+# API is off); past it, Sanic cancels it and the REST channel answers an empty list. A message may first wait for its
+# conversation's lock up to Rasa's 60-s lock lifetime (held by a Rasa server that died), so 60 is too short.
+RASA_RESPONSE_TIMEOUT ?= 150
+
 rasa-server:
 	@mkdir -p var
-	$(RASA) run --model $(MODEL) $(RASA_FLAGS) --credentials bot/credentials.yml --port $(RASA_PORT) $(API_FLAGS) $(CORS_FLAGS)
+	SANIC_RESPONSE_TIMEOUT=$(RASA_RESPONSE_TIMEOUT) $(RASA) run --model $(MODEL) $(RASA_FLAGS) \
+		--credentials bot/credentials.yml --port $(RASA_PORT) $(API_FLAGS) $(CORS_FLAGS)
 
 rasa-shell:
 	@mkdir -p var

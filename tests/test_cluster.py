@@ -30,7 +30,9 @@ from typing import Any
 import psycopg2
 import pytest
 from playwright.sync_api import Browser, expect, sync_playwright
+from rasa.utils.endpoints import EndpointConfig
 
+from stores.redis_lock import AtomicRedisLockStore
 from tests.fake_telegram import FakeTelegram
 from tests.supervised import Launch, rest, server_pid, telegram, wait_gone, wait_http
 from tests.test_supervise import APOLOGY, DOWN_QUESTION, START_LIMIT, STOP_LIMIT, WBBM_FOLLOWUP, WBK, WBK_FOLLOWUP
@@ -46,6 +48,9 @@ REDIS_PORT = int(os.environ.get("TEST_CLUSTER_REDIS_PORT", "7537"))
 RASA_PORTS = (PORT + 1, PORT + 2)
 ACTION_PORT = ACTIONS_PORT + 1
 URL = f"http://127.0.0.1:{PORT}"
+# Rasa's lock lifetime in this cluster (TICKET_LOCK_LIFETIME; 60 s by default), and how long a dead server's lock
+# holds a conversation in the lock test: longer than Sanic's 60-s default response timeout.
+LOCK_LIFETIME, LOCK_WAIT = 90, 70
 LOG_LINE = re.compile(r'"(?P<method>\w+) (?P<path>\S+) HTTP/[\d.]+" (?P<status>\d+) .* upstream=(?P<upstream>\S+)')
 
 
@@ -71,7 +76,8 @@ def cluster(api: FakeTelegram) -> Iterator[Cluster]:
     tmp = Path(tempfile.mkdtemp(prefix="tanya-cluster-"))
     tmp.chmod(0o755)
     env = {"SERVE_DIR": str(tmp / "serve"), "SERVE_LOG_DIR": str(tmp / "logs"), "TELEGRAM_TOKEN": TOKEN,
-           "TELEGRAM_VERIFY": USERNAME, "TELEGRAM_SECRET_TOKEN": SECRET, "TELEGRAM_API_BASE": api.base_url}
+           "TELEGRAM_VERIFY": USERNAME, "TELEGRAM_SECRET_TOKEN": SECRET, "TELEGRAM_API_BASE": api.base_url,
+           "TICKET_LOCK_LIFETIME": str(LOCK_LIFETIME)}
     launch = Launch(["make", "--no-print-directory", "cluster", f"RASA_PORT={PORT}", f"ACTIONS_PORT={ACTIONS_PORT}",
                      f"PG_PORT={PG_PORT}", f"REDIS_PORT={REDIS_PORT}", f"CLUSTER_DATA={tmp / 'data'}"],
                     tmp / "cluster.out", env)
@@ -234,6 +240,24 @@ def test_telegram_webhook_through_nginx(cluster: Cluster, api: FakeTelegram) -> 
     texts = [str(c.params.get("text")) for c in api.sent_to(chat)]
     assert len(texts) == 2 and "681" in texts[0] and "82" in texts[1], texts
     assert_each_turn_once(cluster, str(chat), [WBK, WBBM_FOLLOWUP], ["681", "82"])
+
+
+def test_a_message_waits_out_the_lock_of_a_server_that_died(cluster: Cluster) -> None:
+    """A Rasa server killed while handling a message leaves its conversation's lock in Redis until it expires.
+    The conversation's next message waits for it (here 70 s, the cluster's lock lifetime being 90 s) and is
+    answered: it is not cut at Sanic's 60-s response timeout, which Rasa 3.6 keeps when its HTTP API is off
+    (RASA_RESPONSE_TIMEOUT in the Makefile)."""
+    secrets = dict(line.split("=", 1) for line in (cluster.data / "secrets.env").read_text().split())
+    store = AtomicRedisLockStore(endpoint_config=EndpointConfig(
+        url="127.0.0.1", port=REDIS_PORT, db=0, password=secrets["REDIS_PASSWORD"]))
+    sender = f"cl-{uuid.uuid4().hex[:8]}"
+    store.issue_ticket(sender, LOCK_WAIT)  # the dead server's ticket: never finished
+    started = time.monotonic()
+    reply = rest(URL, sender, WBK, timeout=200)
+    waited = time.monotonic() - started
+    print(f"answered after waiting {waited:.0f}s for the dead server's lock")
+    assert "681" in reply and waited >= LOCK_WAIT - 1, (reply, waited)
+    assert_each_turn_once(cluster, sender, [WBK], ["681"])
 
 
 # --- faults --------------------------------------------------------------------------------------------------------
