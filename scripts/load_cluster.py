@@ -322,25 +322,21 @@ def _wait_back(cluster: Cluster, timeout: float = 400) -> float | None:
 
 def print_report(res: dict[str, Any]) -> None:
     print(f"\nOne Rasa server against two, through nginx (same nginx, action server, PostgreSQL and Redis); "
-          f"{ROUNDS} rounds per level, doors alternating")
+          f"{ROUNDS} rounds per level, doors alternating. CPU in busy cores (CPU seconds per second) of the "
+          f"{os.cpu_count()}: Rasa servers, all of the cluster, and every other process on the machine")
     print(f"{'senders':>8} {'door':>5} {'answered':>9} {'errors':>7} {'lost':>5} {'msg/s':>7} {'p50 ms':>8} "
-          f"{'p95 ms':>8}")
+          f"{'p95 ms':>8} {'rasa':>6} {'cluster':>8} {'others':>7}")
+    parts = ["rasa-1", "rasa-2", "actions", "nginx", "postgres", "redis", "load generator"]
     for senders, doors in res["compare"].items():
         for door in ("one", "two"):
             d = doors[door]
+            cpu, wall = d["cpu"], d["cpu"]["wall"]
+            ours = sum(cpu.get(p, 0.0) for p in parts)
             print(f"{senders:>8} {door:>5} {d['answered']:>9} {d['errors']:>7} {d['lost']:>5} "
-                  f"{d['throughput_msg_s']:>7} {d['p50_ms']:>8} {d['p95_ms']:>8}")
+                  f"{d['throughput_msg_s']:>7} {d['p50_ms']:>8} {d['p95_ms']:>8} "
+                  f"{(cpu['rasa-1'] + cpu['rasa-2']) / wall:>6.2f} {ours / wall:>8.2f} "
+                  f"{(cpu['machine'] - ours) / wall:>7.2f}")
         print(f"{'':>8} two/one throughput: {doors['ratio']}x (target 1.4x)")
-    print(f"\nWhere the CPU went, in busy cores (CPU seconds per second of load, both levels' runs; the machine "
-          f"has {os.cpu_count()}); 'others' is every other process on the machine")
-    parts = ["rasa-1", "rasa-2", "actions", "nginx", "postgres", "redis", "load generator"]
-    print(f"{'door':>5} " + " ".join(f"{p:>9}" for p in parts) + f" {'ours':>6} {'others':>7}")
-    for door in ("one", "two"):
-        used = {p: sum(d[door]["cpu"].get(p, 0.0) for d in res["compare"].values()) for p in [*parts, "machine"]}
-        wall = sum(d[door]["cpu"].get("wall", 0.0) for d in res["compare"].values())
-        ours = sum(used[p] for p in parts)
-        print(f"{door:>5} " + " ".join(f"{used[p] / wall:>9.2f}" for p in parts)
-              + f" {ours / wall:>6.2f} {(used['machine'] - ours) / wall:>7.2f}")
     k = res["kill"]
     print(f"\nRasa server 1 killed (SIGKILL) {k['killed_after_s']:.0f}s into {k['senders']} senders x "
           f"{k['messages_per_sender']} messages through the two-server door:")
