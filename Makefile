@@ -147,6 +147,7 @@ image: setup image-deps  ## Build the Rasa-server, action-server and infra image
 	PYTHON310=$(PYTHON310) bash scripts/image.sh
 
 image-smoke: | $(STAMP)  ## Start docker/compose.yml with the images and get an answer over REST
+	@bash scripts/image.sh daemon
 	IMAGE_SMOKE_PORT=$(IMAGE_SMOKE_PORT) $(PY) -m pytest -p no:cacheprovider tests/image_smoke.py $(PYTEST_ARGS)
 
 # --- checks ------------------------------------------------------------------------------------

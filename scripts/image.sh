@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
 # `make image`: the Rasa-server, action-server and infra (nginx, PostgreSQL, Redis) images of docker/Dockerfile.
+# `image.sh daemon` only makes sure a Docker daemon answers (make image-smoke).
 #
 # BASE_IMAGE: the image the Dockerfile starts from. It needs Python 3.10 (Rasa 3.6 runs on 3.8-3.10); Debian
 # bookworm's own Python is 3.11. Elsewhere use the official python:3.10-slim-bookworm. Unset (the default),
@@ -35,6 +36,8 @@ if ! "$DOCKER" info >/dev/null 2>&1; then
   for _ in $(seq 60); do "$DOCKER" info >/dev/null 2>&1 && break; sleep 1; done
   "$DOCKER" info >/dev/null 2>&1 || { echo "error: dockerd did not start; see $WORK/dockerd.log" >&2; exit 1; }
 fi
+
+[ "${1:-}" = daemon ] && exit 0
 
 # BuildKit (for the CA secret) comes with Docker 20.10's own client; newer clients need the buildx plugin.
 if ! "$DOCKER" buildx version >/dev/null 2>&1; then
