@@ -86,10 +86,9 @@ def render_nginx(listen: str, actions_listen: str, rasa: list[str], actions: lis
     if single is not None:
         extra = (
             "\n    # make load-cluster: the same nginx, to one Rasa server, for the 1-versus-N comparison.\n"
-            f"    upstream rasa_one {{\n{upstream_lines([single[1]])}\n        keepalive 32;\n    }}\n\n"
+            f"    upstream rasa_one {{\n{upstream_lines([single[1]])}\n    }}\n\n"
             f"    server {{\n        listen {single[0]};\n        proxy_read_timeout 180s;\n\n"
-            "        location / {\n            proxy_pass http://rasa_one;\n"
-            "            proxy_set_header Connection \"\";\n        }\n    }\n"
+            "        location / {\n            proxy_pass http://rasa_one;\n        }\n    }\n"
         )
     values = {"LISTEN": listen, "ACTIONS_LISTEN": actions_listen, "RASA_SERVERS": upstream_lines(rasa),
               "ACTION_SERVERS": upstream_lines(actions), "STATE": state, "ACCESS_LOG": access_log, "EXTRA": extra}
