@@ -44,15 +44,19 @@ CORS_FLAGS    = $(if $(WEB_ALLOWED_ORIGINS),--cors $(subst $(comma), ,$(WEB_ALLO
 DATA_FLAGS   := --domain bot/domain.yml --data bot/data
 
 .PHONY: help setup install system-deps embedder index train run shell test lint validate rasa-test eval fit question-groups load \
-        actions-server rasa-server rasa-shell lock clean
+        actions-server rasa-server rasa-shell lock clean cluster-deps cluster load-cluster \
+        image-deps image image-smoke
 
 help:  ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/' | column -t -s $$'\t'
 
 # --- set-up ------------------------------------------------------------------------------------
 
-system-deps:  ## Install the Debian packages the project needs (when missing)
-	@bash scripts/system-deps.sh
+system-deps:  ## Install the Debian packages `make run` and the tests need (when missing)
+	@bash scripts/system-deps.sh base
+
+cluster-deps:  ## Install nginx, PostgreSQL and Redis for `make cluster` (when missing; needs root or sudo)
+	@bash scripts/system-deps.sh cluster
 
 $(STAMP): requirements.lock pyproject.toml
 	@test -n "$(PYTHON310)" || { echo "error: Python 3.10 not found (Rasa 3.6 needs 3.8-3.10); set PYTHON310=/path/to/python3.10"; exit 1; }
@@ -80,29 +84,77 @@ setup: install index train  ## Everything `run` and `test` need
 
 # --- running -----------------------------------------------------------------------------------
 
-run: setup  ## Start the action server and the Rasa server; Ctrl-C stops both
-	$(PY) scripts/serve.py --rasa-port $(RASA_PORT) --actions-port $(ACTIONS_PORT) --endpoints $(ENDPOINTS)
+# Both under supervisord (serving/supervise.py): a crashed server is restarted, Ctrl-C stops everything.
+run: setup  ## Start the action server and the Rasa server under supervisord; Ctrl-C stops both
+	$(PY) -m serving run --rasa-port $(RASA_PORT) --actions-port $(ACTIONS_PORT) --endpoints $(ENDPOINTS)
 
-shell: setup  ## Chat in the terminal (rasa shell), with the action server
-	$(PY) scripts/serve.py --shell --rasa-port $(RASA_PORT) --actions-port $(ACTIONS_PORT) --endpoints $(ENDPOINTS)
+shell: setup  ## Chat in the terminal (rasa shell), with the action server under supervisord
+	$(PY) -m serving shell --rasa-port $(RASA_PORT) --actions-port $(ACTIONS_PORT) --endpoints $(ENDPOINTS)
 
-# The three servers, in the foreground; scripts/serve.py and the tests start them through these.
+# The action server closes a connection that has brought no request for this many seconds (Sanic's
+# KEEP_ALIVE_TIMEOUT, 5 by default). A busy Rasa server may connect and write its request seconds later,
+# so this must be longer than ACTION_TIMEOUT, the Rasa server's own deadline for an action call (default 20).
+ACTIONS_IDLE_TIMEOUT ?= 75
+
+# The three servers, in the foreground; serving/, scripts/serve.py and the tests start them through these.
+# The action server is rasa_sdk's own command (what `rasa run actions` calls): it skips importing Rasa's CLI,
+# about a second less every time supervisord restarts it.
 actions-server:
-	$(RASA) run actions --actions actions --port $(ACTIONS_PORT)
+	SANIC_KEEP_ALIVE_TIMEOUT=$(ACTIONS_IDLE_TIMEOUT) $(PY) -m rasa_sdk --actions actions --port $(ACTIONS_PORT)
 
 # The SQLite tracker store of bot/endpoints.yml lives in var/ (a path relative to this directory).
+# A message gets this many seconds to be answered (Sanic's RESPONSE_TIMEOUT, which Rasa 3.6 leaves at 60 when its HTTP
+# API is off); past it, Sanic cancels it and the REST channel answers an empty list. A message may first wait for its
+# conversation's lock up to Rasa's 60-s lock lifetime (held by a Rasa server that died), so 60 is too short.
+RASA_RESPONSE_TIMEOUT ?= 150
+
 rasa-server:
 	@mkdir -p var
-	$(RASA) run --model $(MODEL) $(RASA_FLAGS) --credentials bot/credentials.yml --port $(RASA_PORT) $(API_FLAGS) $(CORS_FLAGS)
+	SANIC_RESPONSE_TIMEOUT=$(RASA_RESPONSE_TIMEOUT) $(RASA) run --model $(MODEL) $(RASA_FLAGS) \
+		--credentials bot/credentials.yml --port $(RASA_PORT) $(API_FLAGS) $(CORS_FLAGS)
 
 rasa-shell:
 	@mkdir -p var
 	$(RASA) shell --model $(MODEL) $(RASA_FLAGS) --port $(RASA_PORT)
 
+# --- the production topology on one machine (docs/production.md) -------------------------------
+# nginx on RASA_PORT (REST, web chat, Telegram) in front of RASA_SERVERS Rasa servers (on the ports after it),
+# nginx on ACTIONS_PORT in front of ACTION_SERVERS action servers (the ports after it), PostgreSQL (tracker
+# store, data in var/cluster/pg) and Redis (locks), all under supervisord. Ctrl-C stops everything.
+
+RASA_SERVERS   ?= 2
+ACTION_SERVERS ?= 1
+PG_PORT        ?= 5432
+REDIS_PORT     ?= 6379
+CLUSTER_DATA   ?= var/cluster
+CLUSTER_FLAGS   = --port $(RASA_PORT) --actions-port $(ACTIONS_PORT) --rasa-servers $(RASA_SERVERS) \
+                  --action-servers $(ACTION_SERVERS) --pg-port $(PG_PORT) --redis-port $(REDIS_PORT) --data $(CLUSTER_DATA)
+
+cluster: setup cluster-deps  ## N Rasa servers and M action servers behind nginx, with PostgreSQL and Redis
+	$(PY) -m serving cluster $(CLUSTER_FLAGS)
+
+# --- container images (docker/, docs/production.md) ----------------------------------------------
+# make image: tanya-artikel/rasa, tanya-artikel/actions and tanya-artikel/infra (nginx, PostgreSQL, Redis)
+# from requirements.lock. BASE_IMAGE (Python 3.10 on Debian bookworm) unset: a local base is made with
+# debootstrap and `docker import` (no registry here). make image-smoke: docker/compose.yml on IMAGE_SMOKE_PORT,
+# one answer over REST (not part of make test: it takes minutes).
+
+IMAGE_SMOKE_PORT ?= 7805
+
+image-deps:  ## Install Docker, docker-compose and debootstrap (when missing; needs root or sudo)
+	@bash scripts/system-deps.sh image
+
+image: setup image-deps  ## Build the Rasa-server, action-server and infra images (docker/Dockerfile)
+	PYTHON310=$(PYTHON310) bash scripts/image.sh
+
+image-smoke: | $(STAMP)  ## Start docker/compose.yml with the images and get an answer over REST
+	@bash scripts/image.sh daemon
+	IMAGE_SMOKE_PORT=$(IMAGE_SMOKE_PORT) $(PY) -m pytest -p no:cacheprovider tests/image_smoke.py $(PYTEST_ARGS)
+
 # --- checks ------------------------------------------------------------------------------------
 
 lint: install  ## ruff
-	$(VENV)/bin/ruff check knowledge actions channels stores tests scripts security usage
+	$(VENV)/bin/ruff check knowledge actions channels stores tests scripts security usage serving
 
 # VALIDATE_DIR: a copy of the project's config.yml and bot/ to check instead (make review-validate).
 VALIDATE_DIR ?= .
@@ -113,13 +165,18 @@ validate:  ## rasa data validate
 rasa-test:  ## rasa test on the conversation stories in tests/stories
 	$(RASA) test core --model $(MODEL) $(RASA_FLAGS) --stories tests/stories --out var/results --fail-on-prediction-errors
 
-test: install lint setup  ## The whole suite: unit, action, end-to-end, rasa data validate and rasa test
+test: install cluster-deps lint setup  ## The whole suite: unit, action, end-to-end, rasa data validate and rasa test
 	$(PY) -m pytest $(PYTEST_ARGS)
 
 # Starts its own servers on 5405/5455 unless LOAD_ARGS has --url; prints figures, exits 1 on any error or loss.
 LOAD_ARGS    ?=
 load: setup  ## 50 readers x 20 messages at once over REST (loopback), then check the tracker store lost nothing
 	$(PY) scripts/load.py $(LOAD_ARGS)
+
+# Its own cluster on 7604-7656 (var/load-cluster/); prints figures, exits 1 on an error or a lost message.
+LOAD_CLUSTER_ARGS ?=
+load-cluster: setup cluster-deps  ## 1 Rasa server against 2 through nginx (8 and 32 senders), then one killed mid-load
+	$(PY) scripts/load_cluster.py $(LOAD_CLUSTER_ARGS)
 
 eval: setup  ## Ask the benchmark (tests/eval/: dev, test, Kominfo) over REST; writes reports/eval.md
 	$(PY) scripts/eval.py $(EVAL_ARGS)

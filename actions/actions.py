@@ -12,7 +12,7 @@ import asyncio
 import logging
 import re
 from abc import ABC, abstractmethod
-from typing import Any
+from typing import Any, ClassVar
 
 from rasa_sdk import Action, Tracker
 from rasa_sdk.events import SlotSet
@@ -120,6 +120,10 @@ class RetrieverAction(Action, ABC):
     on every use, so an index rebuilt by `make index` or `make add-article` is
     picked up at the next question without a restart.
     """
+
+    # Reads the index and changes nothing outside the events it returns, so the Rasa server may call it a
+    # second time when the first call failed at the connection (channels/resilience.py, READ_ONLY_ACTIONS).
+    read_only: ClassVar[bool] = True
 
     def __init__(self, retriever: Retriever | None = None) -> None:
         self._retriever = retriever

@@ -1,5 +1,8 @@
 """When the action server is down or slow, the bot says so (`utter_cannot_lookup`) instead of going silent.
 
+Written for Rasa 3.6.21 (`RASA_VERSION`); tests/test_rasa_shape.py fails when the
+parts of Rasa patched here change shape. This is the one module that patches Rasa.
+
 Rasa 3.6's `MessageProcessor._run_action` catches any exception a custom
 action raises, logs a traceback and carries on with no events: the user gets
 an empty reply. Rasa has no hook for this. The processor is not pluggable (the
@@ -24,6 +27,21 @@ call to the action server happens, whatever channel the message came from:
 The next message calls the action server again, so answers come back as soon
 as it is up.
 
+A read-only action (`READ_ONLY_ACTIONS`: it changes nothing outside the events
+it returns, so running it twice is harmless) whose call fails at the
+connection (nothing came back: the connection was refused, reset or closed
+before the reply, or a load balancer in front of the action servers answered
+502/503/504) is called once more, within the same deadline, before the reader
+gets the apology. Other actions are never repeated. Rasa 3.6 opens a new
+connection for every action call (`EndpointConfig.request` creates a session
+per call), and under load its event loop can leave that connection silent for
+seconds before writing the request; an action server that closes silent
+connections sooner (Sanic's keep-alive timeout, 5 s by default) closes it
+first, and the call fails with "Cannot write to closing transport". The
+Makefile gives the action server a longer limit than ACTION_TIMEOUT, which
+removes that race; the retry covers any other action server (and a connection
+an action server drops as it restarts). tests/test_action_race.py reproduces both.
+
 `install()` also replaces `RemoteAction._validate_action_result`. Rasa checks
 every action server reply with `jsonschema.validate`, which first checks the
 schema itself against its meta-schema, on every call: 19 ms of every article
@@ -47,14 +65,27 @@ import logging
 from collections.abc import Awaitable, Callable, Iterator
 from typing import Any
 
+import aiohttp
 from jsonschema import validators
 from jsonschema.exceptions import best_match
 from rasa.core.actions.action import ActionExecutionRejection, RemoteAction, create_bot_utterance
 from rasa.shared.exceptions import RasaException
+from rasa.utils.endpoints import ClientResponseError
 
 from knowledge.settings import action_timeout
 
 logger = logging.getLogger(__name__)
+
+RASA_VERSION = "3.6.21"  # the version whose internals this module patches
+# Actions that only read (the article index) and change nothing outside the events they return: calling one
+# twice is harmless. Each class in actions/actions.py says so with `read_only = True` (tests check both agree).
+READ_ONLY_ACTIONS = frozenset({
+    "action_answer_question", "action_greet", "action_help", "action_out_of_scope", "action_list_articles",
+    "action_feedback",
+})
+RETRIES = 1  # extra calls of a read-only action after a connection failure
+# A load balancer's answers when it could not get a reply from an action server.
+GATEWAY_ERRORS = frozenset({502, 503, 504})
 
 CANNOT_LOOKUP = "utter_cannot_lookup"
 # Used only if the domain lacks utter_cannot_lookup (say, an older model): never reply with silence.
@@ -76,8 +107,36 @@ async def cannot_lookup(output_channel: Any, nlg: Any, tracker: Any) -> list[Any
     return [create_bot_utterance(draft)]
 
 
+def connection_failure(exc: BaseException) -> str | None:
+    """What went wrong if the action server's reply never arrived (so no reply was used); None otherwise.
+
+    Rasa 3.6 turns aiohttp's connection errors into a `RasaException` raised inside the
+    handler (the original is its `__context__`) and HTTP errors into one raised `from` a
+    `ClientResponseError`.
+    """
+    for cause in (exc.__cause__, exc.__context__):
+        if isinstance(cause, aiohttp.ClientConnectionError):
+            return f"{type(cause).__name__}: {cause}"
+        if isinstance(cause, ClientResponseError) and cause.status in GATEWAY_ERRORS:
+            return f"HTTP {cause.status}"
+    return None
+
+
 def resilient(run: RunMethod) -> RunMethod:
-    """`RemoteAction.run` with a deadline, answering `utter_cannot_lookup` when the call fails."""
+    """`RemoteAction.run` with a deadline, a second call for read-only actions, and `utter_cannot_lookup`."""
+
+    async def run_retrying(self: RemoteAction, output_channel: Any, nlg: Any, tracker: Any, domain: Any) -> list[Any]:
+        retries = RETRIES if self.name() in READ_ONLY_ACTIONS else 0
+        for attempt in range(retries + 1):
+            try:
+                return await run(self, output_channel, nlg, tracker, domain)
+            except RasaException as exc:
+                failure = connection_failure(exc)
+                if attempt == retries or failure is None:
+                    raise
+                logger.warning("Custom action '%s': no reply (%s); calling it again, it is read-only",
+                               self.name(), failure)
+        raise AssertionError("unreachable")
 
     @functools.wraps(run)
     async def run_or_apologise(
@@ -85,7 +144,7 @@ def resilient(run: RunMethod) -> RunMethod:
     ) -> list[Any]:
         timeout = action_timeout()
         try:
-            return await asyncio.wait_for(run(self, output_channel, nlg, tracker, domain), timeout)
+            return await asyncio.wait_for(run_retrying(self, output_channel, nlg, tracker, domain), timeout)
         except ActionExecutionRejection:
             raise
         except asyncio.TimeoutError:

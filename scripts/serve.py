@@ -1,16 +1,15 @@
-"""Start the action server and the Rasa server (or rasa shell) together; Ctrl-C stops both.
+"""Start the action server and the Rasa server as plain child processes, for the tests, `make load` and `make bench`.
 
 The servers are started through their Makefile targets, so each `rasa` command
-and its flags stay written once. The tests use the same `Servers` class.
+and its flags stay written once. `make run`, `make shell` and `make cluster`
+run them under supervisord instead (serving/).
 """
 
 from __future__ import annotations
 
-import argparse
 import os
 import signal
 import subprocess
-import sys
 import time
 import urllib.error
 import urllib.request
@@ -116,50 +115,3 @@ class Servers:
 
     def __exit__(self, *exc: type[BaseException] | BaseException | TracebackType | None) -> None:
         self.stop()
-
-
-def main() -> int:
-    """`make run` and `make shell`."""
-    parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--rasa-port", type=int, default=5005)
-    parser.add_argument("--actions-port", type=int, default=5055)
-    parser.add_argument("--endpoints", default=None, help="Rasa endpoints file (the Makefile's ENDPOINTS)")
-    parser.add_argument("--shell", action="store_true", help="chat in the terminal instead of serving channels")
-    args = parser.parse_args()
-    servers = Servers(args.rasa_port, args.actions_port, endpoints=args.endpoints)
-    signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
-    try:
-        print("Starting the action server ...", flush=True)
-        took = servers.start_actions()
-        print(f"Action server ready on :{args.actions_port} ({took:.0f}s).", flush=True)
-        if args.shell:
-            shell = make("rasa-shell", args.rasa_port, args.actions_port, args.endpoints)
-            shell.wait()
-            return shell.returncode or 0
-        print("Starting the Rasa server (about a minute) ...", flush=True)
-        took = servers.start_rasa()
-        url = servers.rasa_url
-        print(
-            f"\nReady ({took:.0f}s). Chat with the bot:\n"
-            f"  REST:   curl -s {url}/webhooks/rest/webhook -H 'Content-Type: application/json' "
-            f"-d '{{\"sender\": \"me\", \"message\": \"Siapa yang menerima predikat WBK?\"}}'\n"
-            f"  Web chat: {url}/webhooks/web/chat\n"
-            "Press Ctrl-C to stop both servers.",
-            flush=True,
-        )
-        while all(p.poll() is None for p in servers.procs):
-            time.sleep(1)
-        print("A server stopped unexpectedly; stopping the other.", file=sys.stderr)
-        return 1
-    except KeyboardInterrupt:
-        print("\nStopping ...", flush=True)
-        return 0
-    except (RuntimeError, TimeoutError) as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 1
-    finally:
-        servers.stop()
-
-
-if __name__ == "__main__":
-    sys.exit(main())

@@ -29,7 +29,7 @@ def test_shell_answers_takes_feedback_offers_suggestions_and_stops_cleanly() -> 
     started = time.time()
     child = pexpect.spawn(
         str(ROOT / ".venv" / "bin" / "python"),
-        ["scripts/serve.py", "--shell", "--rasa-port", RASA_PORT, "--actions-port", ACTIONS_PORT],
+        ["-m", "serving", "shell", "--rasa-port", RASA_PORT, "--actions-port", ACTIONS_PORT],
         cwd=str(ROOT), encoding="utf-8", timeout=240, dimensions=(50, 200),
     )
     try:
