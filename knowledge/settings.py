@@ -68,6 +68,33 @@ def get_settings() -> Settings:
     return Settings.from_env()
 
 
+# --- how the embedding model runs (knowledge/embed.py) --------------------------------------------
+
+EMBEDDING_RUNTIMES = ("auto", "onnx", "torch")
+
+
+def embedding_runtime() -> str:
+    """`EMBEDDING_RUNTIME`: `auto` (default: onnxruntime when the model folder has its ONNX export, else
+    sentence-transformers on torch), `onnx` (the export is required) or `torch` (the reference)."""
+    value = (os.environ.get("EMBEDDING_RUNTIME") or "auto").strip().lower()
+    if value not in EMBEDDING_RUNTIMES:
+        raise ValueError(f"EMBEDDING_RUNTIME must be one of {', '.join(EMBEDDING_RUNTIMES)}, got {value!r}")
+    return value
+
+
+def embedding_threads() -> int:
+    """Threads per process for the embedding model: `EMBEDDING_THREADS` (or its older name `TORCH_THREADS`), 1 by
+    default. Both servers embed and share the cores; one thread each kept single queries fastest under load."""
+    for name in ("EMBEDDING_THREADS", "TORCH_THREADS"):
+        value = os.environ.get(name, "").strip()
+        if value:
+            threads = env_float(name, 1)
+            if threads != int(threads) or threads < 1:
+                raise ValueError(f"{name} must be a whole number of at least 1, got {value!r}")
+            return int(threads)
+    return 1
+
+
 # --- Telegram ------------------------------------------------------------------------------------
 # Read here like every other setting, never from bot/credentials.yml: Rasa's ${VAR} substitution
 # there fails when a variable is unset, and secrets do not belong in a committed file.
