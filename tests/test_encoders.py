@@ -30,7 +30,7 @@ def folder(tmp_path: Path) -> Path:
     root = tmp_path / "multilingual-e5-small"
     (root / "onnx").mkdir(parents=True)
     (root / "export_info.json").write_text('{"source_sha256": "abc"}', encoding="utf-8")
-    (root / "onnx" / "model_q4.onnx").write_bytes(b"onnx weights, version 1")
+    (root / "onnx" / "model.onnx").write_bytes(b"onnx weights, version 1")
     return root
 
 
@@ -45,14 +45,14 @@ def clean_env(monkeypatch: pytest.MonkeyPatch) -> None:
 
 def test_an_exported_folder_runs_on_onnx_unless_torch_is_asked_for(folder: Path,
                                                                    monkeypatch: pytest.MonkeyPatch) -> None:
-    assert resolve_runtime(str(folder)) == ("onnx", folder / "onnx" / "model_q4.onnx")
+    assert resolve_runtime(str(folder)) == ("onnx", folder / "onnx" / "model.onnx")
     monkeypatch.setenv("EMBEDDING_RUNTIME", "torch")
     assert resolve_runtime(str(folder)) == ("torch", None)
 
 
 def test_a_model_without_an_onnx_export_runs_on_torch_or_names_the_fix(folder: Path,
                                                                        monkeypatch: pytest.MonkeyPatch) -> None:
-    (folder / "onnx" / "model_q4.onnx").unlink()
+    (folder / "onnx" / "model.onnx").unlink()
     assert resolve_runtime(str(folder)) == ("torch", None)  # any sentence-transformers model (EMBEDDING_MODEL)
     monkeypatch.setenv("EMBEDDING_RUNTIME", "onnx")
     with pytest.raises(ModelNotFoundError, match="make embedder"):
@@ -63,12 +63,12 @@ def test_the_fingerprint_changes_with_the_onnx_file_and_the_runtime(folder: Path
                                                                     monkeypatch: pytest.MonkeyPatch) -> None:
     """The stale-index check, the NLU's QueryVector key and Rasa's featurizer cache all hang on it."""
     onnx_v1 = model_fingerprint(str(folder))
-    (folder / "onnx" / "model_q4.onnx").write_bytes(b"onnx weights, version 2")
+    (folder / "onnx" / "model.onnx").write_bytes(b"onnx weights, version 2")
     onnx_v2 = model_fingerprint(str(folder))
     monkeypatch.setenv("EMBEDDING_RUNTIME", "torch")
     on_torch = model_fingerprint(str(folder))
     assert len({onnx_v1, onnx_v2, on_torch}) == 3
-    (folder / "onnx" / "model_q4.onnx").write_bytes(b"onnx weights, version 1")
+    (folder / "onnx" / "model.onnx").write_bytes(b"onnx weights, version 1")
     monkeypatch.delenv("EMBEDDING_RUNTIME")
     assert model_fingerprint(str(folder)) == onnx_v1
 
