@@ -178,6 +178,18 @@ def action_timeout() -> float:
     return env_float("ACTION_TIMEOUT", 20.0)
 
 
+TRACKER_SQLITE_SYNC_CHOICES = ("normal", "full")
+
+
+def tracker_sqlite_sync() -> str:
+    """`TRACKER_SQLITE_SYNC` for a SQLite tracker store (stores/sql.py): `normal` (default; WAL, a commit does not
+    wait for the disk) or `full` (every commit waits for the disk, safe against power cuts too)."""
+    value = (os.environ.get("TRACKER_SQLITE_SYNC") or "normal").strip().lower()
+    if value not in TRACKER_SQLITE_SYNC_CHOICES:
+        raise ValueError(f"TRACKER_SQLITE_SYNC must be one of {', '.join(TRACKER_SQLITE_SYNC_CHOICES)}, got {value!r}")
+    return value
+
+
 @dataclass(frozen=True)
 class ChannelSettings:
     """What the Rasa server's channels let in: per-sender rate and the web chat's allowed origins."""
