@@ -127,12 +127,11 @@ def measure(retriever: Retriever, vary: bool = False, with_vector: bool = False)
 
 def embed_rate(retriever: Retriever) -> tuple[int, float]:
     """Query tokens (prefix and special tokens included) and seconds to embed them one question at a time."""
-    tokenizer = retriever.embedder._require().tokenizer
     tokens, seconds = 0, 0.0
     for turns in conversations():
         for text in turns:
             started = time.perf_counter()
             retriever.embedder.embed_queries([text])
             seconds += time.perf_counter() - started
-            tokens += len(tokenizer(retriever.embedder.query_prefix + text)["input_ids"])
+            tokens += retriever.embedder.count_tokens(retriever.embedder.query_prefix + text)
     return tokens, seconds
