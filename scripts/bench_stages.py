@@ -35,6 +35,7 @@ from rasa_sdk.executor import CollectingDispatcher  # noqa: E402
 
 from actions.actions import ActionAnswerQuestion  # noqa: E402
 from knowledge.embed import QUERY_VECTOR, QueryVector, vector_key  # noqa: E402
+from knowledge.question import embedding_text  # noqa: E402
 from knowledge.search import Retriever  # noqa: E402
 from knowledge.timing import Recorder  # noqa: E402
 
@@ -88,10 +89,15 @@ def _tracker(text: str, slots: dict[str, Any], vector: dict[str, str] | None = N
 
 
 def nlu_vector(retriever: Retriever, text: str) -> dict[str, str]:
-    """The `query_vector` Rasa's NLU featurizer would put in the parse data of this message."""
+    """The `query_vector` Rasa's NLU featurizer would put in the parse data of this message.
+
+    Like the featurizer, it embeds the message's embedding text (chat spellings expanded), which is also
+    what retrieval compares it with; the message as typed would never match, and the action would embed.
+    """
     settings = retriever.settings
-    vector = retriever.embedder.embed_queries([text])[0]
-    return QueryVector(text, vector_key(settings.embedding_model, settings.query_prefix), vector).to_dict()
+    known = embedding_text(text)
+    vector = retriever.embedder.embed_queries([known])[0]
+    return QueryVector(known, vector_key(settings.embedding_model, settings.query_prefix), vector).to_dict()
 
 
 def measure(retriever: Retriever, vary: bool = False, with_vector: bool = False) -> StageResult:
