@@ -68,6 +68,33 @@ def get_settings() -> Settings:
     return Settings.from_env()
 
 
+# --- how the embedding model runs (knowledge/embed.py) --------------------------------------------
+
+EMBEDDING_RUNTIMES = ("auto", "onnx", "torch")
+
+
+def embedding_runtime() -> str:
+    """`EMBEDDING_RUNTIME`: `auto` (default: onnxruntime when the model folder has its ONNX export, else
+    sentence-transformers on torch), `onnx` (the export is required) or `torch` (the reference)."""
+    value = (os.environ.get("EMBEDDING_RUNTIME") or "auto").strip().lower()
+    if value not in EMBEDDING_RUNTIMES:
+        raise ValueError(f"EMBEDDING_RUNTIME must be one of {', '.join(EMBEDDING_RUNTIMES)}, got {value!r}")
+    return value
+
+
+def embedding_threads() -> int:
+    """Threads per process for the embedding model: `EMBEDDING_THREADS` (or its older name `TORCH_THREADS`), 1 by
+    default. Both servers embed and share the cores; one thread each kept single queries fastest under load."""
+    for name in ("EMBEDDING_THREADS", "TORCH_THREADS"):
+        value = os.environ.get(name, "").strip()
+        if value:
+            threads = env_float(name, 1)
+            if threads != int(threads) or threads < 1:
+                raise ValueError(f"{name} must be a whole number of at least 1, got {value!r}")
+            return int(threads)
+    return 1
+
+
 # --- Telegram ------------------------------------------------------------------------------------
 # Read here like every other setting, never from bot/credentials.yml: Rasa's ${VAR} substitution
 # there fails when a variable is unset, and secrets do not belong in a committed file.
@@ -149,6 +176,18 @@ def action_timeout() -> float:
     right now (channels/resilience.py).
     """
     return env_float("ACTION_TIMEOUT", 20.0)
+
+
+TRACKER_SQLITE_SYNC_CHOICES = ("normal", "full")
+
+
+def tracker_sqlite_sync() -> str:
+    """`TRACKER_SQLITE_SYNC` for a SQLite tracker store (stores/sql.py): `normal` (default; WAL, a commit does not
+    wait for the disk) or `full` (every commit waits for the disk, safe against power cuts too)."""
+    value = (os.environ.get("TRACKER_SQLITE_SYNC") or "normal").strip().lower()
+    if value not in TRACKER_SQLITE_SYNC_CHOICES:
+        raise ValueError(f"TRACKER_SQLITE_SYNC must be one of {', '.join(TRACKER_SQLITE_SYNC_CHOICES)}, got {value!r}")
+    return value
 
 
 @dataclass(frozen=True)

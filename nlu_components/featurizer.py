@@ -1,11 +1,12 @@
-"""Dense features for DIET from the same sentence-transformers model the retrieval uses.
+"""Dense features for DIET from the same e5 model the retrieval uses.
 
 The bot's intents are mostly "a question about the article" versus chit-chat
 and out-of-scope talk. Word and character n-gram counts only know the words
 seen in training; the multilingual e5 model also knows paraphrases and chat
 spellings. Using the retrieval's model (not a second one) costs no extra
 download or memory, and `knowledge.embed.load_model` shares one loaded copy
-per process.
+per process. It runs on onnxruntime (knowledge/encoders.py), so the Rasa
+server loads no torch beside TensorFlow.
 
 Features per message attribute:
 
@@ -59,7 +60,7 @@ from knowledge.question import embedding_text
 TEXT_VERSION = 2
 
 if TYPE_CHECKING:
-    from sentence_transformers import SentenceTransformer
+    from knowledge.encoders import Encoder
 
 logger = logging.getLogger(__name__)
 
@@ -86,8 +87,11 @@ class SentenceEmbeddingFeaturizer(DenseFeaturizer, GraphComponent):
 
     @staticmethod
     def required_packages() -> list[str]:
-        """Packages this component imports at run time."""
-        return ["sentence_transformers", "torch"]
+        """Packages this component imports at run time (`rasa train` imports them to check).
+
+        The ONNX runtime's: naming torch here made every `rasa train` import it.
+        """
+        return ["onnxruntime", "tokenizers"]
 
     @staticmethod
     def get_default_config() -> dict[str, Any]:
@@ -136,7 +140,7 @@ class SentenceEmbeddingFeaturizer(DenseFeaturizer, GraphComponent):
         self._sequence_mode: str = config[SEQUENCE_FEATURES]
         self._normalize_tokens: bool = bool(config[NORMALIZE_TOKENS])
         self._batch_size: int = int(config[BATCH_SIZE])
-        self._model: SentenceTransformer | None = None
+        self._model: Encoder | None = None
         self._query_prefix: str = ""
         self._vector_key: str = ""
 
@@ -156,7 +160,7 @@ class SentenceEmbeddingFeaturizer(DenseFeaturizer, GraphComponent):
         component._require_model()
         return component
 
-    def _require_model(self) -> SentenceTransformer:
+    def _require_model(self) -> Encoder:
         """Load the retrieval's model through its cached factory, so one process holds one copy."""
         if self._model is None:
             from knowledge.embed import load_model, vector_key
@@ -215,36 +219,26 @@ class SentenceEmbeddingFeaturizer(DenseFeaturizer, GraphComponent):
 
         The sentence vectors come from the same `encode` call retrieval makes, on the same
         text (`knowledge.question.embedding_text`), so they are exactly its query vectors.
-        Subword vectors need a second pass: asking sentence-transformers 5.7 for both at
-        once (`output_value=None`) fails on batches of more than four texts. Offsets come from tokenizing the prefixed
-        text again; if the lengths disagree, that text falls back to repetition
-        rather than misaligning silently.
+        Subword vectors (``tokens`` mode only) need a second pass, on the message as typed:
+        offsets must point into the text Rasa's tokenizer split. They are shifted past the
+        prefix, so the prefix's subwords get negative offsets and are never picked.
         """
         model = self._require_model()
-        prefixed = [self._query_prefix + t for t in texts]
         sentences = model.encode(
-            [self._query_prefix + embedding_text(t) for t in texts], batch_size=self._batch_size,
-            normalize_embeddings=True, convert_to_numpy=True, show_progress_bar=False,
+            [self._query_prefix + embedding_text(t) for t in texts], batch_size=self._batch_size
         ).astype(np.float32)
         empty = ([], np.zeros((0, sentences.shape[1]), np.float32))
         if self._sequence_mode != SEQUENCE_TOKENS:
             return sentences, [empty] * len(texts)
 
-        subwords = model.encode(
-            prefixed, batch_size=self._batch_size, output_value="token_embeddings", show_progress_bar=False
-        )
-        encoded = model.tokenizer(
-            prefixed, return_offsets_mapping=True, truncation=True, max_length=model.max_seq_length
-        )
         shift = len(self._query_prefix)
         token_sets: list[tuple[list[tuple[int, int]], np.ndarray]] = []
-        for vectors, offsets in zip(subwords, encoded["offset_mapping"], strict=True):
+        for offsets, vectors in model.token_vectors([self._query_prefix + t for t in texts], self._batch_size):
             if len(offsets) != len(vectors):
                 logger.warning("e5 subwords and offsets differ in length; repeating the sentence vector")
                 token_sets.append(empty)
                 continue
-            shifted = [(s - shift, e - shift) for s, e in offsets]
-            token_sets.append((shifted, vectors.float().cpu().numpy()))
+            token_sets.append(([(s - shift, e - shift) for s, e in offsets], vectors))
         return sentences, token_sets
 
     def _sequence_for(

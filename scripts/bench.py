@@ -1,9 +1,12 @@
 """`make bench`: how fast the bot answers, against a floor measured in the same run.
 
 The machine is shared and noisy, so every figure is a median or a percentile,
-and each cost is shown next to the floor it is compared with: the same Rasa
-server answering "terima kasih" with a static response, no custom action. It
-is a script that prints figures, not a test: it never fails on timing.
+and each cost is shown next to the floors it is compared with, measured in the
+same run: the stock `rasa init` bot answering "hello" (what a user would pick
+instead; `make stock-bot` trains it once into var/stock-bot/), and this bot's
+own Rasa server answering "terima kasih" with a static response, no custom
+action. It is a script that prints figures, not a test: it never fails on
+timing.
 
 Phases, in this order (the servers are stopped before the knowledge-base
 scale phase builds its indexes on both cores):
@@ -12,8 +15,8 @@ scale phase builds its indexes on both cores):
    (into var/bench/, Rasa's cache off);
 2. stages: the action in-process, stage by stage, with Sastrawi's stock
    stemmer (before) and ours (after);
-3. servers: cold starts, the floor and the article path over REST at 1, 8 and
-   32 senders, the action server alone, peak memory;
+3. servers: cold starts, the stock bot, the floor and the article path over
+   REST at 1, 8 and 32 senders, the action server alone, peak memory;
 4. scale: synthetic passages at 1k, 10k and 100k, flat against HNSW and IVF.
 
 Writes bench/results.md, bench/bench.png and var/bench/results.json, and
@@ -57,6 +60,10 @@ OUT = ROOT / "bench"
 # Static responses (bot/data/rules/chitchat.yml): thanks -> utter_thanks, bot_challenge -> utter_iamabot.
 FLOOR_MESSAGES = {"terima kasih": "utter_thanks", "makasih ya": "utter_thanks", "terima kasih banyak": "utter_thanks",
                   "kamu bot?": "utter_iamabot", "ini bot ya?": "utter_iamabot"}
+# The stock `rasa init` bot's rule and story replies (var/stock-bot/data): greet, goodbye, bot_challenge.
+STOCK_MESSAGES = {"hello": "utter_greet", "hi": "utter_greet", "hey there": "utter_greet",
+                  "are you a bot?": "utter_iamabot", "bye": "utter_goodbye"}
+STOCK_DIR = ROOT / "var" / "stock-bot"
 LEVELS = (1, 8, 32)
 
 
@@ -182,16 +189,25 @@ def _endpoints() -> Path:
     """bot/endpoints.yml with its own SQLite file, so the bench never shares a tracker store with a test run."""
     endpoints = yaml.safe_load((ROOT / "bot" / "endpoints.yml").read_text(encoding="utf-8"))
     db = WORK / "tracker.db"
-    db.unlink(missing_ok=True)
+    for stale in (db, db.with_name(db.name + "-wal"), db.with_name(db.name + "-shm")):  # WAL mode (stores/sql.py)
+        stale.unlink(missing_ok=True)
     endpoints["tracker_store"]["db"] = str(db.relative_to(ROOT))
     path = WORK / "endpoints.yml"
     path.write_text(yaml.safe_dump(endpoints, sort_keys=False), encoding="utf-8")
     return path
 
 
-def _responses() -> dict[str, str]:
-    domain = yaml.safe_load((ROOT / "bot" / "domain.yml").read_text(encoding="utf-8"))
+def _responses(domain_file: Path = ROOT / "bot" / "domain.yml") -> dict[str, str]:
+    domain = yaml.safe_load(domain_file.read_text(encoding="utf-8"))
     return {name: variants[0]["text"] for name, variants in domain["responses"].items()}
+
+
+def _static_check(expected: dict[str, str], names: dict[str, str]) -> bench_http.Check:
+    """A reply counts only if it is the message's static response."""
+    def check(message: str, replies: list[dict[str, Any]] | None) -> str | None:
+        got = _texts(replies)
+        return None if got == expected[message] else f"expected {names[message]}, got {got[:80]!r}"
+    return check
 
 
 def _article_questions() -> list[str]:
@@ -230,18 +246,21 @@ def _conversation_events(sender: str) -> list[dict[str, Any]]:
 
 
 def phase_servers(
-    res: dict[str, Any], counts: dict[int, int], rasa_port: int, actions_port: int, variant: bool = True
+    res: dict[str, Any], counts: dict[int, int], rasa_port: int, actions_port: int, stock_port: int,
+    variant: bool = True,
 ) -> None:
-    """Cold starts, the floor against the article path, the action server alone, and peak memory."""
+    """Cold starts, the stock bot and the floor against the article path, the action server alone, peak memory."""
     responses = _responses()
     cannot = responses["utter_cannot_lookup"]
     floor = {message: responses[response] for message, response in FLOOR_MESSAGES.items()}
+    stock_responses = _responses(STOCK_DIR / "domain.yml")
+    stock = {message: stock_responses[response] for message, response in STOCK_MESSAGES.items()}
     article = _article_questions()
     endpoints = _endpoints()
     logs = WORK / "logs"
     shutil.rmtree(logs, ignore_errors=True)
-    out: dict[str, Any] = {"ports": [rasa_port, actions_port], "floor_messages": FLOOR_MESSAGES,
-                           "article_questions": len(article)}
+    out: dict[str, Any] = {"ports": [rasa_port, actions_port, stock_port], "floor_messages": FLOOR_MESSAGES,
+                           "stock_messages": STOCK_MESSAGES, "article_questions": len(article)}
     res["servers"] = out
     with Servers(rasa_port, actions_port, log_dir=logs, endpoints=str(endpoints.relative_to(ROOT))) as servers:
         # Cold starts: from launching the process to its first real answer.
@@ -257,12 +276,15 @@ def phase_servers(
         bench_http.poll_until(
             lambda: bool(bench_http.post_json(rest, {"sender": "bench-cold", "message": "terima kasih"})), 120)
         out["rasa_cold"] = {"ready_s": ready, "first_answer_s": time.monotonic() - started}
+        started = time.monotonic()
+        ready = servers.start_stock(stock_port)
+        stock_url = f"http://127.0.0.1:{stock_port}"
+        bench_http.poll_until(lambda: bool(bench_http.post_json(
+            stock_url + "/webhooks/rest/webhook", {"sender": "bench-cold", "message": "hello"})), 120)
+        out["stock_cold"] = {"ready_s": ready, "first_answer_s": time.monotonic() - started}
         log(f"cold start to first answer: action server {out['actions_cold']['first_answer_s']:.1f}s, "
-            f"Rasa server {out['rasa_cold']['first_answer_s']:.1f}s")
-
-        def check_floor(message: str, replies: list[dict[str, Any]] | None) -> str | None:
-            got = _texts(replies)
-            return None if got == floor[message] else f"expected {FLOOR_MESSAGES[message]}, got {got[:80]!r}"
+            f"Rasa server {out['rasa_cold']['first_answer_s']:.1f}s, "
+            f"stock bot {out['stock_cold']['first_answer_s']:.1f}s")
 
         def check_article(message: str, replies: list[dict[str, Any]] | None) -> str | None:
             got = _texts(replies)
@@ -271,10 +293,14 @@ def phase_servers(
             return None if "(Sumber:" in got or "Maksud Anda" in got or "tidak membahas" in got else \
                 f"not an article answer: {got[:80]!r}"
 
-        paths = {"floor": (list(floor), check_floor), "article": (article, check_article)}
-        out["load"] = _floor_and_article(servers.rasa_url, paths, counts, LEVELS, "r")
-        # What NLU really predicted and which actions ran, from the tracker store.
-        out["tracker"] = {name: _tracker_counts(f"bench-r%-{name}-") for name in paths}
+        def ours(url: str) -> dict[str, Route]:
+            return {"floor": (url, list(floor), _static_check(floor, FLOOR_MESSAGES)),
+                    "article": (url, article, check_article)}
+
+        paths = {"stock": (stock_url, list(stock), _static_check(stock, STOCK_MESSAGES)), **ours(servers.rasa_url)}
+        out["load"] = _interleaved(paths, counts, LEVELS, "r")
+        # What NLU really predicted and which actions ran, from the tracker store (the stock bot keeps none).
+        out["tracker"] = {name: _tracker_counts(f"bench-r%-{name}-") for name in ("floor", "article")}
 
         # The action server alone, with a body like Rasa's: a stored conversation's events (no domain, as
         # with enable_selective_domain), with and without the NLU's vector, alternating.
@@ -297,14 +323,17 @@ def phase_servers(
                                 **{f"{k}_{q}": float(np.percentile(v, q)) for k, v in times.items() for q in (50, 99)}}
         procs = {p.args[3]: p.pid for p in servers.procs}  # make --no-print-directory -s <target> ...
         out["rss"] = {target: bench_http.peak_rss_mb(pid)[0] for target, pid in procs.items()}
-        log(f"peak RSS (MB): {out['rss']}")
+        # Which runtimes each server really loaded, from its memory map: torch should be in neither of ours.
+        out["libraries"] = {target: bench_http.loaded_libraries(pid, bench_http.RUNTIME_LIBRARIES)
+                            for target, pid in procs.items()}
+        log(f"peak RSS (MB): {out['rss']}; runtimes loaded: {out['libraries']}")
         out["validation"] = _validation_cost(reply)
 
         # The same again with a Rasa server whose reply validation checks the schema once (bench_patches/).
         if variant:
-            rasa_proc = next(p for p in servers.procs if p.args[3] == "rasa-server")
-            stop(rasa_proc)  # one Rasa server at a time on the two cores
-            servers.procs.remove(rasa_proc)
+            for proc in [p for p in servers.procs if p.args[3] in ("rasa-server", "stock-server")]:
+                stop(proc)  # one Rasa server at a time on the two cores
+                servers.procs.remove(proc)
             patched = Servers(rasa_port + 1, actions_port, log_dir=logs / "patched",
                               endpoints=str(endpoints.relative_to(ROOT)))
             os.environ["PYTHONPATH"] = str(ROOT / "scripts" / "bench_patches")
@@ -313,23 +342,27 @@ def phase_servers(
                     patched.start_rasa()
                     os.environ.pop("PYTHONPATH")
                     out["patched_pythonpath"] = bench_http.group_has_env(patched.procs[0].pid, "bench_patches")
-                    out["load_patched"] = _floor_and_article(patched.rasa_url, paths, counts, LEVELS[:2], "v")
+                    out["load_patched"] = _interleaved(ours(patched.rasa_url), counts, LEVELS[:2], "v")
             finally:
                 os.environ.pop("PYTHONPATH", None)
 
 
-def _floor_and_article(
-    url: str, paths: dict[str, tuple[list[str], bench_http.Check]], counts: dict[int, int], levels: tuple[int, ...],
-    tag: str,
+# A path: the Rasa server's base URL, its messages, and the check a reply must pass.
+Route = tuple[str, list[str], bench_http.Check]
+
+
+def _interleaved(
+    paths: dict[str, Route], counts: dict[int, int], levels: tuple[int, ...], tag: str,
 ) -> list[dict[str, Any]]:
-    """Both paths at each concurrency, in rounds floor, article, floor, article: drift hits both alike."""
-    for name, (messages, check) in paths.items():  # warm both paths before timing
+    """Every path at each concurrency, in rounds A, B, C then C, B, A: drift and order hit all alike."""
+    for name, (url, messages, check) in paths.items():  # warm every path before timing
         bench_http.load(url, name, messages, check, 4, 16, f"{tag}warm")
     loads: list[dict[str, Any]] = []
     for senders in levels:
         pooled: dict[str, bench_http.LoadResult] = {}
         for round_ in range(2):
-            for name, (messages, check) in paths.items():
+            order = list(paths.items()) if round_ == 0 else list(paths.items())[::-1]
+            for name, (url, messages, check) in order:
                 ordered = messages if round_ == 0 else messages[::-1]
                 got = bench_http.load(url, name, ordered, check, senders, counts[senders] // 2, f"{tag}{round_}")
                 if name in pooled:
@@ -412,7 +445,10 @@ def phase_scale(res: dict[str, Any], sizes: list[int], n_queries: int) -> None:
 def describe(quick: bool) -> dict[str, Any]:
     """The machine, the versions and the thread settings the figures belong to."""
     import faiss
-    import torch
+    import onnxruntime
+
+    from knowledge.embed import resolve_runtime
+    from knowledge.settings import embedding_threads
 
     commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, capture_output=True, text=True,
                             check=False).stdout.strip()
@@ -421,8 +457,10 @@ def describe(quick: bool) -> dict[str, Any]:
     return {
         "date": time.strftime("%Y-%m-%d %H:%M %Z"), "command": "make bench" + (" BENCH_ARGS=--quick" if quick else ""),
         "argv": shlex.join(sys.argv[1:]), "commit": commit + (" (with uncommitted changes)" if dirty else ""),
-        "machine": bench_http.machine(), "python": platform.python_version(), "torch": torch.__version__,
-        "faiss": faiss.__version__, "torch_threads": os.environ.get("TORCH_THREADS", "1 (default)"),
+        "machine": bench_http.machine(), "python": platform.python_version(),
+        "onnxruntime": onnxruntime.__version__, "faiss": faiss.__version__,
+        "embedding_runtime": resolve_runtime(get_settings().embedding_model)[0],
+        "embedding_threads": embedding_threads(), "stock_models": sorted(p.name for p in STOCK_DIR.glob("models/*")),
         "quick": quick,
     }
 
@@ -433,6 +471,7 @@ def main() -> int:
     parser.add_argument("--quick", action="store_true", help="small counts, 1k and 10k passages, no training")
     parser.add_argument("--rasa-port", type=int, default=6405)
     parser.add_argument("--actions-port", type=int, default=6455)
+    parser.add_argument("--stock-port", type=int, default=6425, help="the stock `rasa init` bot (make stock-server)")
     parser.add_argument("--skip", nargs="*", default=[], choices=["build", "train", "stages", "servers", "scale"])
     parser.add_argument("--out", type=Path, default=OUT)
     parser.add_argument("--variant", action="store_true",
@@ -453,7 +492,7 @@ def main() -> int:
     if "stages" not in args.skip:
         phase_stages(res)
     if "servers" not in args.skip:
-        phase_servers(res, counts, args.rasa_port, args.actions_port, variant=args.variant)
+        phase_servers(res, counts, args.rasa_port, args.actions_port, args.stock_port, variant=args.variant)
     if "scale" not in args.skip:
         phase_scale(res, sizes, 300 if args.quick else 1000)
     res["meta"]["duration_s"] = time.perf_counter() - started

@@ -194,6 +194,22 @@ def peak_rss_mb(pgid: int) -> tuple[float, str]:
     return best, name
 
 
+# Shared libraries that show which runtime a server process really loaded (its /proc/PID/maps).
+RUNTIME_LIBRARIES = {"torch": "libtorch", "onnxruntime": "onnxruntime_pybind11", "tensorflow": "libtensorflow"}
+
+
+def loaded_libraries(pgid: int, libraries: dict[str, str]) -> list[str]:
+    """The names in `libraries` whose file is mapped into some process of the group."""
+    found: set[str] = set()
+    for pid in group_pids(pgid):
+        try:
+            maps = Path(f"/proc/{pid}/maps").read_text()
+        except OSError:
+            continue
+        found.update(name for name, needle in libraries.items() if needle in maps)
+    return sorted(found)
+
+
 def machine() -> dict[str, str]:
     """What the figures were measured on."""
     cpu = next((line.split(":", 1)[1].strip() for line in Path("/proc/cpuinfo").read_text().splitlines()

@@ -11,6 +11,8 @@ from bench_stages import STAGE_LABELS, STAGES
 TARGET_ADDED_MS = 15.0
 TARGET_THROUGHPUT_RATIO = 0.8
 TARGET_COLD_S = 10.0
+TARGET_RSS_MB = 2500.0  # the two servers together
+OUR_SERVERS = ("actions-server", "rasa-server")
 TARGET_P99_MS = 5.0
 TARGET_RECALL = 0.95
 # End-to-end checks run after each fix (separate runs of the section 1 comparison, on 2026-12-03).
@@ -51,9 +53,34 @@ def _e2e_targets(res: dict[str, Any], key: str) -> tuple[str | None, bool | None
     return p50, ok50, tput, ok8
 
 
-def targets(res: dict[str, Any]) -> list[tuple[str, str, str, bool | None]]:
-    """(target, measured, note, met) for each target of the issue that this run measured."""
+def _stock_targets(res: dict[str, Any]) -> list[tuple[str, str, str, bool | None]]:
+    """The article path against the stock `rasa init` bot, and the two servers' memory (issue 16)."""
     rows: list[tuple[str, str, str, bool | None]] = []
+    stock1, art1 = _load(res, "stock", 1), _load(res, "article", 1)
+    stock8, art8 = _load(res, "stock", 8), _load(res, "article", 8)
+    if stock1 and art1:
+        added = art1["p50"] - stock1["p50"]
+        rows.append(("article answer, e2e p50 at 1 sender <= stock + 15 ms",
+                     f"{art1['p50']:.1f} ms = stock {stock1['p50']:.1f} {added:+.1f} ms", "", added <= TARGET_ADDED_MS))
+    if stock8 and art8:
+        ratio = art8["msg_s"] / stock8["msg_s"] if stock8["msg_s"] else 0.0
+        rows.append(("throughput at 8 senders >= 0.8 x stock, 0 errors",
+                     f"{art8['msg_s']:.1f} msg/s = {ratio:.2f} x stock ({stock8['msg_s']:.1f}), "
+                     f"{art8['errors']} errors",
+                     f"stock: {stock8['errors']} errors", ratio >= TARGET_THROUGHPUT_RATIO and art8["errors"] == 0))
+    rss = res.get("servers", {}).get("rss", {})
+    if all(name in rss for name in OUR_SERVERS):
+        total = sum(rss[name] for name in OUR_SERVERS)
+        rows.append(("peak RSS of the two servers together <= 2.5 GB",
+                     f"{total:,.0f} MB = action server {rss['actions-server']:,.0f} + Rasa server "
+                     f"{rss['rasa-server']:,.0f}", f"stock bot: {rss['stock-server']:,.0f} MB" if "stock-server" in rss
+                     else "", total <= TARGET_RSS_MB))
+    return rows
+
+
+def targets(res: dict[str, Any]) -> list[tuple[str, str, str, bool | None]]:
+    """(target, measured, note, met) for each target of the issues that this run measured."""
+    rows = _stock_targets(res)
     p50, ok50, tput, ok8 = _e2e_targets(res, "load")
     v50, vok50, vtput, vok8 = _e2e_targets(res, "load_patched")
     if p50:
@@ -85,13 +112,25 @@ def _mark(met: bool | None) -> str:
     return "–" if met is None else ("met" if met else "**missed**")
 
 
+PATH_LABELS = {"stock": "stock `rasa init` bot", "floor": "this bot, static reply", "article": "this bot, article"}
+
+
+def load_table(loads: list[dict[str, Any]], res: dict[str, Any], key: str = "load") -> list[str]:
+    """The paths side by side per concurrency, each with its p50 and throughput against the stock bot's."""
+    lines = ["| path | senders | msgs | errors | p50 ms | p95 ms | p99 ms | msg/s | p50 vs stock | msg/s vs stock |",
+             "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|"]
+    for r in sorted(loads, key=lambda r: (r["senders"], list(PATH_LABELS).index(r["path"]))):
+        stock = _load(res, "stock", r["senders"], key)
+        vs = (f"{r['p50'] - stock['p50']:+.1f} ms | {r['msg_s'] / stock['msg_s']:.2f} x"
+              if stock and stock["msg_s"] else "– | –")
+        lines.append(f"| {PATH_LABELS.get(r['path'], r['path'])} | {r['senders']} | {r['messages']} | {r['errors']} | "
+                     f"{r['p50']:.1f} | {r['p95']:.1f} | {r['p99']:.1f} | {r['msg_s']:.1f} | {vs} |")
+    return lines
+
+
 def summary_table(res: dict[str, Any]) -> str:
-    """The printed summary: the e2e table with the floor beside the article path, then the targets."""
-    lines = ["| path | senders | msgs | errors | p50 ms | p95 ms | p99 ms | msg/s |",
-             "|---|---:|---:|---:|---:|---:|---:|---:|"]
-    for r in res.get("servers", {}).get("load", []):
-        lines.append(f"| {r['path']} | {r['senders']} | {r['messages']} | {r['errors']} | {r['p50']:.1f} | "
-                     f"{r['p95']:.1f} | {r['p99']:.1f} | {r['msg_s']:.1f} |")
+    """The printed summary: the e2e table with the stock bot and the floor beside the article path, then targets."""
+    lines = load_table(res.get("servers", {}).get("load", []), res)
     lines += ["", "| target | measured (same run) | note | |", "|---|---|---|---|"]
     lines += [f"| {t} | {m} | {c} | {_mark(ok)} |" for t, m, c, ok in targets(res)]
     return "\n".join(lines)
@@ -101,26 +140,27 @@ def _e2e_section(res: dict[str, Any]) -> list[str]:
     servers = res.get("servers")
     if not servers or "load" not in servers:
         return []
-    lines = ["## 1. End to end over REST: the floor and the article path", "",
-             "Both paths go through the same Rasa server in the same run, alternating (floor, article, floor, "
-             "article) so that drift on the shared machine hits both alike. *Floor*: " +
+    stock_messages = servers.get("stock_messages", {})
+    lines = ["## 1. End to end over REST: the stock bot, the floor and the article path", "",
+             "Three paths in the same run, in rounds (stock, floor, article, then article, floor, stock) so that "
+             "drift on the shared machine hits all alike. *Stock*: the bot `rasa init --no-prompt` creates, "
+             "trained once into var/stock-bot/ (`make stock-bot`) and served from that folder with `rasa run` "
+             "(its own config, in-memory tracker store, no action server): " +
+             ", ".join(f"\"{m}\" -> `{r}`" for m, r in stock_messages.items()) +
+             ". *Floor*: this bot's Rasa server (SQLite tracker store, the e5 featurizer in NLU) on " +
              ", ".join(f"\"{m}\" -> `{r}`" for m, r in servers["floor_messages"].items()) +
              f"; static responses, no custom action. *Article*: the first turns of the "
              f"{servers['article_questions']} in-article questions of tests/eval/questions.yml, answered by "
              "`action_answer_question`. Closed loop: each sender sends its next message when the reply "
              "arrives, and starts a new conversation every 5 messages. Loopback, POST /webhooks/rest/webhook. "
-             "A reply counts only if it is the expected response (floor) or an article answer (article).", "",
-             "| path | senders | messages | errors | p50 ms | p95 ms | p99 ms | msg/s |",
-             "|---|---:|---:|---:|---:|---:|---:|---:|"]
-    for r in servers["load"]:
-        lines.append(f"| {r['path']} | {r['senders']} | {r['messages']} | {r['errors']} | {r['p50']:.1f} | "
-                     f"{r['p95']:.1f} | {r['p99']:.1f} | {r['msg_s']:.1f} |")
+             "A reply counts only if it is the expected response (stock, floor) or an article answer (article).", "",
+             *load_table(servers["load"], res)]
     floor1, floor8, floor32 = (_load(res, "floor", s) for s in (1, 8, 32))
     if floor1 and floor8 and floor32:
         lines += ["", f"This run's floor: p50 {floor1['p50']:.1f} ms at 1 sender, {floor8['msg_s']:.1f} msg/s at 8 "
-                  f"and {floor32['msg_s']:.1f} msg/s at 32 senders. (The issue quotes a floor measured earlier: "
-                  "20 ms, ~43 and ~35 msg/s. Absolute figures differ from run to run on this shared machine; the "
-                  "targets are ratios to the floor of the same run.)"]
+                  f"and {floor32['msg_s']:.1f} msg/s at 32 senders. Absolute figures differ from run to run on this "
+                  "shared machine (by 4 to 5 x from day to day); the targets are differences and ratios to the "
+                  "stock bot and the floor of the same run."]
     lines += ["", "What the action adds, per concurrency (article against floor, same run):", "",
               "| senders | p50 added | p50 ratio | p95 ratio | throughput ratio |", "|---:|---:|---:|---:|---:|"]
     for senders in sorted({r["senders"] for r in servers["load"]}):
@@ -272,9 +312,13 @@ def _fixes_section(res: dict[str, Any]) -> list[str]:
               "so compare the ratios, and read differences of a millisecond or 0.05 x as noise:", "",
               "| after | added p50 at 1 sender | throughput ratio at 8 senders |", "|---|---:|---:|",
               *[f"| {what} | {added} | {ratio} |" for what, added, ratio in HISTORY], *_this_run_row(res), "",
-              "6. **Threads.** Kept at one torch thread per server (`TORCH_THREADS`): with two servers on two "
-              "cores, more threads oversubscribe them (knowledge/embed.py). No model or index is loaded per "
-              "request: both load once, at start-up."]
+              "6. **Threads.** Kept at one thread per server for the e5 model (`EMBEDDING_THREADS`): with two "
+              "servers on two cores, more threads oversubscribe them (knowledge/encoders.py). No model or index "
+              "is loaded per request: both load once, at start-up.",
+              "8. **e5 on onnxruntime** (knowledge/encoders.py, knowledge/export_onnx.py; docs/performance.md). "
+              "Both servers ran e5 through sentence-transformers, each loading the whole torch stack. They now "
+              "run its ONNX export (4-bit word embeddings) on onnxruntime, with the same vectors (cosine >= "
+              "0.9999 against torch, tests/test_onnx_vectors.py) and no torch in either process (section 4)."]
     if scale:
         top = max(r["size"] for r in scale)
 
@@ -309,8 +353,8 @@ def _stages_section(res: dict[str, Any]) -> list[str]:
              "question mark). Stage timers: knowledge/timing.py. *Ranking + answer extraction* is "
              "`Retriever.answer` minus the embedding and the search (question analysis, lexical coverage, "
              "bonuses, the lead, the quote, suggestions). *Response building*: buttons, answer metadata, slot "
-             "events. *JSON body*: `json.dumps` of the reply the action server sends. One torch thread "
-             "(`TORCH_THREADS`, as in the servers).", "",
+             "events. *JSON body*: `json.dumps` of the reply the action server sends. One thread for e5 "
+             "(`EMBEDDING_THREADS`, as in the servers).", "",
              "Three conditions, in turn, twice: *stock stemmer*: Sastrawi's stemmer as shipped, the action "
              "embeds the question; *stemmer fixed*: the same stemmer with its dictionary in a set "
              "(knowledge/text.py), the action embeds the question; *as shipped*: stemmer fixed, and the tracker "
@@ -348,6 +392,10 @@ def _cold_section(res: dict[str, Any]) -> list[str]:
                   f"| action server: first answer (POST /webhook, the article action) | {a['first_answer_s']:.1f} |",
                   f"| Rasa server: GET / answers | {r['ready_s']:.1f} |",
                   f"| Rasa server: first REST reply (\"terima kasih\") | {r['first_answer_s']:.1f} |"]
+        if "stock_cold" in servers:
+            k = servers["stock_cold"]
+            lines += [f"| stock `rasa init` bot: GET / answers | {k['ready_s']:.1f} |",
+                      f"| stock `rasa init` bot: first REST reply (\"hello\") | {k['first_answer_s']:.1f} |"]
     if build:
         lines.append(f"| `make index` for the article ({build['index_passages']} passages, {build['index_type']}), "
                      f"whole command | {build['index_make_s']:.1f} |")
@@ -357,9 +405,14 @@ def _cold_section(res: dict[str, Any]) -> list[str]:
         if "train_s" in build:
             lines.append(f"| `make train` (rasa train, cache off: RASA_MAX_CACHE_SIZE=0) | {build['train_s']:.1f} |")
     if "rss" in servers:
-        lines += ["", "## 4. Memory", "", "Peak resident set (VmHWM) of each server process at the end of the run:",
-                  "", "| server | peak RSS |", "|---|---:|"]
-        lines += [f"| {name} | {mb:.0f} MB |" for name, mb in servers["rss"].items()]
+        libraries = servers.get("libraries", {})
+        lines += ["", "## 4. Memory", "", "Peak resident set (VmHWM) of each server process at the end of the run, "
+                  "and which runtimes it loaded (the shared libraries in its /proc/PID/maps):",
+                  "", "| server | peak RSS | runtimes loaded |", "|---|---:|---|"]
+        lines += [f"| {name} | {mb:.0f} MB | {', '.join(libraries.get(name, [])) or '–'} |"
+                  for name, mb in servers["rss"].items()]
+        if all(name in servers["rss"] for name in OUR_SERVERS):
+            lines.append(f"| **this bot's two servers** | **{sum(servers['rss'][n] for n in OUR_SERVERS):.0f} MB** | |")
     return lines
 
 
@@ -372,7 +425,7 @@ def _scale_section(res: dict[str, Any]) -> list[str]:
              "Synthetic Indonesian news passages made by scripts/bench_corpus.py (ministries, provinces, "
              "officials, counts, quotes; one or two sentences, about 22 words), embedded with the product's "
              f"e5 model, and {scale['queries']} synthetic questions. Nothing downloaded. "
-             f"Embedding rate in this run, one process with one torch thread, batches of 32: "
+             f"Embedding rate in this run, one process with one thread, batches of 32: "
              f"{scale['passages_per_s']:.0f} passages/s ({scale['tokens_per_s']:.0f} tokens/s). "
              f"{scale['embedded_now']:,} passages were embedded in this run"
              + (f" ({scale['embed_s'] / 60:.1f} minutes, {scale['processes']} processes)" if scale["embedded_now"]
@@ -404,9 +457,9 @@ def plot(res: dict[str, Any], path: Path) -> None:
 
     fig, axes = plt.subplots(2, 2, figsize=(12, 8.5))
     loads = res.get("servers", {}).get("load", [])
-    colours = {"floor": "tab:grey", "article": "tab:blue"}
+    colours = {"stock": "black", "floor": "tab:grey", "article": "tab:blue"}
     ax = axes[0][0]
-    for name in ("floor", "article"):
+    for name in ("stock", "floor", "article"):
         rows = [r for r in loads if r["path"] == name]
         if rows:
             x = [r["senders"] for r in rows]
@@ -425,17 +478,19 @@ def plot(res: dict[str, Any], path: Path) -> None:
     ax.legend(fontsize=8)
     ax = axes[0][1]
     levels = sorted({r["senders"] for r in loads})
-    series = [("floor", loads, "floor", colours["floor"]), ("article", loads, "article", colours["article"]),
+    series = [("stock", loads, "stock rasa init", colours["stock"]), ("floor", loads, "floor", colours["floor"]),
+              ("article", loads, "article", colours["article"]),
               ("article", patched, "article, validation fixed (variant)", "tab:green")]
-    width = 0.27
+    series = [row for row in series if any(r["path"] == row[0] for r in row[1])]
+    width = 0.8 / len(series)
     for k, (name, source, label, colour) in enumerate(series):
         values = [(i, next((r["msg_s"] for r in source if r["path"] == name and r["senders"] == s), None))
                   for i, s in enumerate(levels)]
         found = [(i, v) for i, v in values if v is not None]  # the variant runs at 1 and 8 senders only
         if not found:
             continue
-        bars = ax.bar([i + (k - 1) * width for i, _ in found], [v for _, v in found], width, color=colour,
-                      label=label)
+        bars = ax.bar([i + (k - (len(series) - 1) / 2) * width for i, _ in found], [v for _, v in found], width,
+                      color=colour, label=label)
         for bar in bars:
             ax.annotate(f"{bar.get_height():.0f}", (bar.get_x() + bar.get_width() / 2, bar.get_height()),
                         ha="center", va="bottom", fontsize=8)
@@ -497,13 +552,16 @@ def write(res: dict[str, Any], out: Path) -> str:
         f"Produced by `{meta['command']}` (`{('scripts/bench.py ' + meta['argv']).strip()}`) on {meta['date']}, commit "
         f"{meta['commit']}; the run took {meta['duration_s'] / 60:.1f} minutes. Every figure below comes from "
         "this one run. The machine is shared (another engineer's test suites may run at the same time), so "
-        "the figures are medians and percentiles, and each cost is compared with a floor measured in the same "
-        "run; absolute times from another run or machine are not comparable.", "",
+        "the figures are medians and percentiles, and each cost is compared with floors measured in the same "
+        "run (the stock `rasa init` bot, and this bot's static reply); absolute times from another run or "
+        "machine are not comparable.", "",
         "## Machine", "",
         "| | |", "|---|---|",
         f"| CPU | {m['cpu']}, {m['cores']} cores |", f"| memory | {m['memory']} |", f"| kernel | {m['kernel']} |",
-        f"| Python, torch, FAISS | {meta['python']}, {meta['torch']}, {meta['faiss']} |",
-        f"| threads | torch {meta['torch_threads']} per server; FAISS 1 per query (knowledge/ann.py `search`) |",
+        f"| Python, onnxruntime, FAISS | {meta['python']}, {meta['onnxruntime']}, {meta['faiss']} |",
+        f"| e5 runtime | {meta['embedding_runtime']} (`EMBEDDING_RUNTIME`), {meta['embedding_threads']} thread per "
+        "process (`EMBEDDING_THREADS`) |",
+        "| threads | FAISS 1 per query (knowledge/ann.py `search`) |",
         f"| load average (1, 5, 15 min) | {m['load']} at the start, {meta['load_after']} at the end |", "",
         "## Summary", "", summary_table(res), "", "![make bench](bench.png)", "",
     ]

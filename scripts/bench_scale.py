@@ -126,10 +126,9 @@ def embed_corpus(
     questions = bench_corpus.questions(n_queries)
     qfile = cache / f"{_key(settings, 'queries', 7)}-{n_queries}.npy"
     queries, _ = _cached(qfile, lambda: embedder.embed_queries(questions))
-    # Rate on a fresh sample (never cached): passages and tokens per second, one process, one torch thread.
+    # Rate on a fresh sample (never cached): passages and tokens per second, one process, one thread.
     sample = bench_corpus.passages(n + 512)[n:]
-    tokenizer = embedder._require().tokenizer
-    tokens = sum(len(tokenizer(settings.passage_prefix + t)["input_ids"]) for t in sample)
+    tokens = sum(embedder.count_tokens(settings.passage_prefix + t) for t in sample)
     started = time.perf_counter()
     embedder.embed_passages(sample)
     took = time.perf_counter() - started

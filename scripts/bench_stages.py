@@ -35,6 +35,7 @@ from rasa_sdk.executor import CollectingDispatcher  # noqa: E402
 
 from actions.actions import ActionAnswerQuestion  # noqa: E402
 from knowledge.embed import QUERY_VECTOR, QueryVector, vector_key  # noqa: E402
+from knowledge.question import embedding_text  # noqa: E402
 from knowledge.search import Retriever  # noqa: E402
 from knowledge.timing import Recorder  # noqa: E402
 
@@ -88,10 +89,15 @@ def _tracker(text: str, slots: dict[str, Any], vector: dict[str, str] | None = N
 
 
 def nlu_vector(retriever: Retriever, text: str) -> dict[str, str]:
-    """The `query_vector` Rasa's NLU featurizer would put in the parse data of this message."""
+    """The `query_vector` Rasa's NLU featurizer would put in the parse data of this message.
+
+    Like the featurizer, it embeds the message's embedding text (chat spellings expanded), which is also
+    what retrieval compares it with; the message as typed would never match, and the action would embed.
+    """
     settings = retriever.settings
-    vector = retriever.embedder.embed_queries([text])[0]
-    return QueryVector(text, vector_key(settings.embedding_model, settings.query_prefix), vector).to_dict()
+    known = embedding_text(text)
+    vector = retriever.embedder.embed_queries([known])[0]
+    return QueryVector(known, vector_key(settings.embedding_model, settings.query_prefix), vector).to_dict()
 
 
 def measure(retriever: Retriever, vary: bool = False, with_vector: bool = False) -> StageResult:
@@ -127,12 +133,11 @@ def measure(retriever: Retriever, vary: bool = False, with_vector: bool = False)
 
 def embed_rate(retriever: Retriever) -> tuple[int, float]:
     """Query tokens (prefix and special tokens included) and seconds to embed them one question at a time."""
-    tokenizer = retriever.embedder._require().tokenizer
     tokens, seconds = 0, 0.0
     for turns in conversations():
         for text in turns:
             started = time.perf_counter()
             retriever.embedder.embed_queries([text])
             seconds += time.perf_counter() - started
-            tokens += len(tokenizer(retriever.embedder.query_prefix + text)["input_ids"])
+            tokens += retriever.embedder.count_tokens(retriever.embedder.query_prefix + text)
     return tokens, seconds

@@ -36,15 +36,18 @@ def wait_http(url: str, timeout: float, proc: subprocess.Popen[bytes] | None = N
 
 
 def make(
-    target: str, rasa_port: int, actions_port: int, endpoints: str | None = None, **popen: object
+    target: str, rasa_port: int, actions_port: int, endpoints: str | None = None,
+    variables: dict[str, str] | None = None, **popen: object,
 ) -> subprocess.Popen[bytes]:
     """Run a Makefile target in its own process group, so stopping it stops rasa too.
 
     `endpoints` selects the Makefile's ENDPOINTS (where Rasa keeps conversations); None keeps its default.
+    `variables` are further Makefile variables (STOCK_PORT for the stock bot).
     """
     cmd = ["make", "--no-print-directory", "-s", target, f"RASA_PORT={rasa_port}", f"ACTIONS_PORT={actions_port}"]
     if endpoints:
         cmd.append(f"ENDPOINTS={endpoints}")
+    cmd += [f"{name}={value}" for name, value in (variables or {}).items()]
     return subprocess.Popen(cmd, cwd=ROOT, start_new_session=True, **popen)  # type: ignore[call-overload]
 
 
@@ -82,13 +85,13 @@ class Servers:
         """Base URL of the Rasa server."""
         return f"http://127.0.0.1:{self.rasa_port}"
 
-    def _start(self, target: str) -> subprocess.Popen[bytes]:
+    def _start(self, target: str, variables: dict[str, str] | None = None) -> subprocess.Popen[bytes]:
         out: object = None
         if self.log_dir is not None:
             self.log_dir.mkdir(parents=True, exist_ok=True)
             out = open(self.log_dir / f"{target}.log", "ab")  # noqa: SIM115 - lives as long as the server
         proc = make(
-            target, self.rasa_port, self.actions_port, self.endpoints,
+            target, self.rasa_port, self.actions_port, self.endpoints, variables,
             stdout=out, stderr=subprocess.STDOUT if out else None,
         )
         self.procs.append(proc)
@@ -103,6 +106,11 @@ class Servers:
         """Start the Rasa server and wait until GET / answers; returns seconds taken."""
         proc = self._start("rasa-server")
         return wait_http(self.rasa_url + "/", timeout, proc)
+
+    def start_stock(self, port: int, timeout: float = 240) -> float:
+        """Start the stock `rasa init` bot (`make stock-server`) and wait until GET / answers; seconds taken."""
+        proc = self._start("stock-server", {"STOCK_PORT": str(port)})
+        return wait_http(f"http://127.0.0.1:{port}/", timeout, proc)
 
     def stop(self) -> None:
         """Stop everything started, newest first."""
