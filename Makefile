@@ -33,10 +33,10 @@ EVAL_ARGS    ?=
 FIT_ARGS     ?=
 
 # bot/endpoints.yml: one machine, SQLite tracker store in var/. bot/endpoints-production.yml: PostgreSQL + Redis,
-# settings from the environment (README, "Running in production"). Select with `make run ENDPOINTS=...`.
+# settings from the environment (docs/production.md). Select with `make run ENDPOINTS=...`.
 ENDPOINTS    ?= bot/endpoints.yml
 RASA_FLAGS    = --endpoints $(ENDPOINTS)
-# Closed by default (README, "Security"): Rasa's HTTP API only when RASA_API_TOKEN is set, and then only with
+# Closed by default (docs/security.md): Rasa's HTTP API only when RASA_API_TOKEN is set, and then only with
 # the token; CORS headers only for the origins in WEB_ALLOWED_ORIGINS (the web chat page needs none).
 comma        := ,
 API_FLAGS     = $(if $(RASA_API_TOKEN),--enable-api --auth-token "$$RASA_API_TOKEN")
@@ -48,12 +48,13 @@ DATA_FLAGS   := --domain bot/domain.yml --data bot/data
         image-deps image image-smoke
 
 help:  ## List the targets
-	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/' | column -t -s $$'\t'
+	@awk -F':.*## ' '/^[a-z-]+:.*## / {printf "  %-18s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
 
 # --- set-up ------------------------------------------------------------------------------------
 
-system-deps:  ## Install the Debian packages `make run` and the tests need (when missing)
-	@bash scripts/system-deps.sh base
+# `make run` and `make shell` need no Debian package beyond Python 3.10 and make; only the tests do.
+system-deps:  ## Install the Debian packages `make test` needs (when missing; needs root or sudo)
+	@bash scripts/system-deps.sh test
 
 cluster-deps:  ## Install nginx, PostgreSQL and Redis for `make cluster` (when missing; needs root or sudo)
 	@bash scripts/system-deps.sh cluster
@@ -66,7 +67,7 @@ $(STAMP): requirements.lock pyproject.toml
 	$(PY) -m pip install --quiet --no-deps --no-build-isolation -e .
 	@touch $@
 
-install: system-deps $(STAMP)  ## Create the venv from the pinned lock
+install: $(STAMP)  ## Create the venv from the pinned lock
 
 # A user who sets EMBEDDING_MODEL brings their own model; there is nothing to export. The servers run the
 # ONNX model on onnxruntime (docs/performance.md); torch is needed here, to build it, and by the tests.
@@ -167,7 +168,7 @@ validate:  ## rasa data validate
 rasa-test:  ## rasa test on the conversation stories in tests/stories
 	$(RASA) test core --model $(MODEL) $(RASA_FLAGS) --stories tests/stories --out var/results --fail-on-prediction-errors
 
-test: install cluster-deps lint setup  ## The whole suite: unit, action, end-to-end, rasa data validate and rasa test
+test: system-deps install lint setup  ## The whole suite: unit, action, end-to-end, rasa data validate and rasa test
 	$(PY) -m pytest $(PYTEST_ARGS)
 
 # Starts its own servers on 5405/5455 unless LOAD_ARGS has --url; prints figures, exits 1 on any error or loss.
@@ -232,7 +233,7 @@ telegram-polling: | $(STAMP)  ## Telegram via getUpdates (no public URL); needs 
 
 # --- security ------------------------------------------------------------------------------------
 # pip-audit reads requirements.lock as text (no install, no resolution) and security/audit.py fails only
-# on advisories not reviewed in security/advisories.toml (README, "Security"). pip-audit needs packaging>=21
+# on advisories not reviewed in security/advisories.toml (docs/security.md). pip-audit needs packaging>=21
 # and CacheControl>=0.13, which Rasa 3.6 forbids, so it lives in its own venv, pinned by its own lock.
 # With no vulnerability service reachable the audit fails (exit 2) rather than pass unchecked:
 # point it at an OSV mirror (AUDIT_OSV_URL=https://...) or an OSV export on disk (AUDIT_OSV_DB=PyPI-all.zip).
@@ -302,7 +303,7 @@ articles: | $(STAMP)  ## List the articles: id, date, paragraphs, whether indexe
 # --- usage: report, retention, review --------------------------------------------------------------
 # Owner's tools over the tracker store of $(ENDPOINTS): SQLite in var/ by default, PostgreSQL with
 # ENDPOINTS=bot/endpoints-production.yml and its DB_* variables, or USAGE_ARGS="--tracker <SQLAlchemy URL>".
-# README, "Learning from use". The review file goes to reports/, never into bot/data/.
+# docs/usage-reports.md. The review file goes to reports/, never into bot/data/.
 
 .PHONY: report prune review review-validate
 
