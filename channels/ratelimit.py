@@ -11,8 +11,7 @@ Telegram itself limits a bot to about one message a second per chat). The
 REST channel answers each refused request with 429 and `Retry-After`.
 
 The limit is per Rasa process. Behind a load balancer that spreads one sender
-over N servers the effective limit is N times higher; README, "Running in
-production".
+over N servers the effective limit is N times higher (docs/production.md).
 """
 
 from __future__ import annotations

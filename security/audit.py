@@ -331,7 +331,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"ERROR: the audit could not run, so nothing is known to be clean:\n  {exc}\n"
               f"Reach PyPI's JSON API or api.osv.dev, or give an OSV mirror (AUDIT_OSV_URL=...) or an OSV "
               f"export on disk (AUDIT_OSV_DB=path/to/PyPI-all.zip). {len(allowlist)} advisories are reviewed "
-              f"in {args.allowlist}; README, \"Security\", lists them.", file=sys.stderr)
+              f"in {args.allowlist}; docs/security.md lists them.", file=sys.stderr)
         return 2
     return report(findings, allowlist, pins)
 

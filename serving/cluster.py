@@ -274,7 +274,7 @@ def run(args: argparse.Namespace) -> int:
         url = f"http://127.0.0.1:{layout.port}"
         if not http_ok(url + "/webhooks/rest/"):
             raise RuntimeError(f"nginx on :{layout.port} does not reach a Rasa server")
-        telegram = f"  Telegram: {url}/webhooks/telegram/webhook (with TELEGRAM_* set, README)\n"
+        telegram = f"  Telegram: {url}/webhooks/telegram/webhook (with TELEGRAM_* set, docs/channels.md)\n"
         say(banner(url, time.monotonic() - started, "the cluster", telegram))
 
     return supervisor.run(ready, announce=(

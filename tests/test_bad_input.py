@@ -1,7 +1,7 @@
 """Bad input on the real REST channel: each case gets a clear Indonesian reply (200) or a 4xx, never a 500.
 
 Runs against the session servers (tests/conftest.py). The policy is in
-channels/policy.py and channels/rest.py; the README section "Bad input and
+channels/policy.py and channels/rest.py; docs/security.md, "Bad input and
 failures" lists it. After the table, both servers must still answer.
 """
 

@@ -5,7 +5,7 @@ action servers through Python Playwright, with the system Chromium (never a
 browser downloaded by `playwright install`). Each test opens its own browser
 context, so each one is a fresh profile with its own localStorage and session.
 
-Set `WEB_CHAT_SCREENSHOT=docs/web-chat.png` to also refresh the README's screenshot.
+Set `WEB_CHAT_SCREENSHOT=docs/web-chat.png` to also refresh the screenshot in the README and docs.
 """
 
 from __future__ import annotations

@@ -93,7 +93,7 @@ class Turn:
     confidence: float | None
     ranking: list[tuple[str, float]]
     answer: Answer | None = None
-    # Seconds from the user event to the stored answer-action event (README, "Learning from use").
+    # Seconds from the user event to the stored answer-action event (docs/usage-reports.md).
     answer_latency: float | None = None
     offered_choices: bool = False
     rated: bool = False  # the message rated the last answer (a 👍/👎 button, or typed: "salah", "bagus")

@@ -1,7 +1,7 @@
 """`make review`: the messages NLU was unsure of, and the questions readers rated 👎, as NLU data to review.
 
 Written in Rasa's NLU training-data format, but to reports/, never to bot/data/: a person
-decides the intent of each example before anything is learnt from it (README, "Learning from use").
+decides the intent of each example before anything is learnt from it (docs/usage-reports.md).
 Each example is its own `- intent:` item, so that its YAML comment sits right above it
 (a `#` inside an `examples: |` block would become part of the example's text) and so that
 relabelling an example means editing one line.
@@ -140,7 +140,7 @@ HEADER = """\
 # (top intent below {threshold}, or nlu_fallback) and questions whose answer a reader rated 👎; examples
 # bot/data/nlu/ already has are left out. For each item: keep it, fix its `- intent:` line (an intent of
 # bot/domain.yml), or delete it (nonsense, personal data, a 👎 that was retrieval's fault and not NLU's).
-# Then move the examples into bot/data/nlu/ and run `make validate` (README, "Learning from use").
+# Then move the examples into bot/data/nlu/ and run `make validate` (docs/usage-reports.md).
 """
 
 def render_review(items: list[ReviewItem], source: str, threshold: float, now: float | None = None) -> str:
