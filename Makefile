@@ -45,10 +45,15 @@ DATA_FLAGS   := --domain bot/domain.yml --data bot/data
 
 .PHONY: help setup install system-deps embedder index train run shell test lint validate rasa-test eval fit question-groups load \
         actions-server rasa-server rasa-shell lock clean cluster-deps cluster load-cluster \
-        image-deps image image-smoke
+        image-deps image image-smoke settings
 
 help:  ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/' | column -t -s $$'\t'
+
+# The list is knowledge/settings_registry.py (standard library only: no venv needed); docs/settings.md is
+# generated from it with --write.
+settings:  ## List every environment variable the project reads, with its default and meaning
+	@$(if $(wildcard $(PY)),$(PY),python3) -m knowledge.settings_registry
 
 # --- set-up ------------------------------------------------------------------------------------
 

@@ -287,7 +287,9 @@ SETTINGS: tuple[Setting, ...] = (
     _s("WEB_CHAT_SCREENSHOT", None, "tests/test_web.py: save a screenshot of the web chat to this file.", "tests"),
     # --- secrets -----------------------------------------------------------------------------------
     _secret("TELEGRAM_TOKEN", "The Telegram bot's token from @BotFather; unset, the Telegram channel is off."),
-    _secret("TELEGRAM_SECRET_TOKEN", "Secret Telegram sends with every webhook call (1-256 of A-Z a-z 0-9 _ -)."),
+    _secret(
+        "TELEGRAM_SECRET_TOKEN", "Secret Telegram sends with every webhook call; unset, one derived from the token."
+    ),
     _secret("RASA_API_TOKEN", "Opens Rasa's HTTP API, with this token only; unset, the API stays closed."),
     _secret("DB_PASSWORD", "PostgreSQL password of DB_USER; `make cluster` generates one when unset."),
     _secret("REDIS_PASSWORD", "Redis password; `make cluster` generates one when unset."),
@@ -395,7 +397,8 @@ def render_markdown() -> str:
     for group, entries in by_group().items():
         lines += [f"## {group}", "", GROUPS[group], "", "| Variable | Default | Meaning |", "| --- | --- | --- |"]
         for s in entries:
-            lines.append(f"| `{s.name}` | {_cell(s.shown_default)} | {_cell(s.meaning)} |")
+            shown = f"`{s.default}`" if s.default else s.shown_default
+            lines.append(f"| `{s.name}` | {_cell(shown)} | {_cell(s.meaning)} |")
         lines.append("")
     lines += [
         "Not listed, being standard variables of the system and of the tools the project runs: "
