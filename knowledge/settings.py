@@ -95,8 +95,8 @@ def embedding_runtime() -> str:
 def embedding_threads() -> int:
     """Threads per process for the embedding model: `EMBEDDING_THREADS` (or its older name `TORCH_THREADS`), 1 by
     default. Both servers embed and share the cores; one thread each kept single queries fastest under load."""
-    for name in ("EMBEDDING_THREADS", "TORCH_THREADS"):
-        value = (raw(name) or "").strip()
+    for name, given in (("EMBEDDING_THREADS", raw("EMBEDDING_THREADS")), ("TORCH_THREADS", raw("TORCH_THREADS"))):
+        value = (given or "").strip()
         if value:
             threads = env_float(name, 1.0)
             if threads != int(threads) or threads < 1:
