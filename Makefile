@@ -45,10 +45,15 @@ DATA_FLAGS   := --domain bot/domain.yml --data bot/data
 
 .PHONY: help setup install system-deps embedder index train run shell test lint validate rasa-test eval fit question-groups load \
         actions-server rasa-server rasa-shell lock clean cluster-deps cluster load-cluster \
-        image-deps image image-smoke
+        image-deps image image-smoke settings
 
 help:  ## List the targets
 	@awk -F':.*## ' '/^[a-z-]+:.*## / {printf "  %-18s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
+
+# The list is knowledge/settings_registry.py (standard library only: no venv needed); docs/settings.md is
+# generated from it with --write.
+settings:  ## List every environment variable the project reads, with its default and meaning
+	@$(if $(wildcard $(PY)),$(PY),python3) -m knowledge.settings_registry
 
 # --- set-up ------------------------------------------------------------------------------------
 

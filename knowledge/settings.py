@@ -1,30 +1,35 @@
 """Every setting of the project, read from the environment once, with defaults.
 
-Paths are built from this file's location, never from the current directory,
-so the action server, the tests and the CLI agree wherever they are started.
+The variables, their defaults and meanings are listed in knowledge/settings_registry.py (`make settings`);
+this module turns them into typed values. Paths are built from this file's location, never from the
+current directory, so the action server, the tests and the CLI agree wherever they are started.
 """
 
 from __future__ import annotations
 
-import os
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 
+from knowledge.settings_registry import default, raw
+
 ROOT = Path(__file__).resolve().parent.parent
-DEFAULT_EMBEDDER_DIR = ROOT / "var" / "embedder" / "multilingual-e5-small"
+DEFAULT_EMBEDDER_DIR = ROOT / default("EMBEDDING_MODEL")
 
 
-def _env_path(name: str, default: Path) -> Path:
-    value = os.environ.get(name)
-    return Path(value).expanduser().resolve() if value else default
+def env_path(name: str) -> Path:
+    """A folder from the environment (relative to the current directory), or the registered default (relative
+    to the project) when unset."""
+    value = raw(name)
+    return Path(value).expanduser().resolve() if value else ROOT / default(name)
 
 
-def env_float(name: str, default: float) -> float:
-    """A number from the environment, or the default when unset; a clear error naming the variable otherwise."""
-    value = os.environ.get(name)
+def env_float(name: str, fallback: float | None = None) -> float:
+    """A number from the environment, or the registered default (or `fallback`) when unset; a clear error naming
+    the variable otherwise."""
+    value = raw(name)
     if not value:
-        return default
+        return float(default(name)) if fallback is None else fallback
     try:
         return float(value)
     except ValueError as exc:
@@ -49,17 +54,22 @@ class Settings:
     @classmethod
     def from_env(cls) -> Settings:
         """Read the environment; unset variables fall back to the defaults."""
-        model = os.environ.get("EMBEDDING_MODEL") or str(DEFAULT_EMBEDDER_DIR)
+        model = raw("EMBEDDING_MODEL") or str(DEFAULT_EMBEDDER_DIR)
         # e5 models were trained with these prefixes; other models were not.
         is_e5 = "e5" in Path(model).name.lower()
         return cls(
-            articles_dir=_env_path("KNOWLEDGE_DIR", ROOT / "knowledge" / "articles"),
-            index_dir=_env_path("INDEX_DIR", ROOT / "var" / "index"),
+            articles_dir=env_path("KNOWLEDGE_DIR"),
+            index_dir=env_path("INDEX_DIR"),
             embedding_model=model,
-            query_prefix=os.environ.get("EMBEDDING_QUERY_PREFIX", "query: " if is_e5 else ""),
-            passage_prefix=os.environ.get("EMBEDDING_PASSAGE_PREFIX", "passage: " if is_e5 else ""),
-            suggestions=int(env_float("ANSWER_SUGGESTIONS", 3)),
+            # An empty prefix is a choice (none), so only an unset variable falls back.
+            query_prefix=_or(raw("EMBEDDING_QUERY_PREFIX"), "query: " if is_e5 else ""),
+            passage_prefix=_or(raw("EMBEDDING_PASSAGE_PREFIX"), "passage: " if is_e5 else ""),
+            suggestions=int(env_float("ANSWER_SUGGESTIONS")),
         )
+
+
+def _or(value: str | None, fallback: str) -> str:
+    return fallback if value is None else value
 
 
 @lru_cache(maxsize=1)
@@ -76,7 +86,7 @@ EMBEDDING_RUNTIMES = ("auto", "onnx", "torch")
 def embedding_runtime() -> str:
     """`EMBEDDING_RUNTIME`: `auto` (default: onnxruntime when the model folder has its ONNX export, else
     sentence-transformers on torch), `onnx` (the export is required) or `torch` (the reference)."""
-    value = (os.environ.get("EMBEDDING_RUNTIME") or "auto").strip().lower()
+    value = (raw("EMBEDDING_RUNTIME") or default("EMBEDDING_RUNTIME")).strip().lower()
     if value not in EMBEDDING_RUNTIMES:
         raise ValueError(f"EMBEDDING_RUNTIME must be one of {', '.join(EMBEDDING_RUNTIMES)}, got {value!r}")
     return value
@@ -85,26 +95,26 @@ def embedding_runtime() -> str:
 def embedding_threads() -> int:
     """Threads per process for the embedding model: `EMBEDDING_THREADS` (or its older name `TORCH_THREADS`), 1 by
     default. Both servers embed and share the cores; one thread each kept single queries fastest under load."""
-    for name in ("EMBEDDING_THREADS", "TORCH_THREADS"):
-        value = os.environ.get(name, "").strip()
+    for name, given in (("EMBEDDING_THREADS", raw("EMBEDDING_THREADS")), ("TORCH_THREADS", raw("TORCH_THREADS"))):
+        value = (given or "").strip()
         if value:
-            threads = env_float(name, 1)
+            threads = env_float(name, 1.0)
             if threads != int(threads) or threads < 1:
                 raise ValueError(f"{name} must be a whole number of at least 1, got {value!r}")
             return int(threads)
-    return 1
+    return int(default("EMBEDDING_THREADS"))
 
 
 # --- Telegram ------------------------------------------------------------------------------------
 # Read here like every other setting, never from bot/credentials.yml: Rasa's ${VAR} substitution
 # there fails when a variable is unset, and secrets do not belong in a committed file.
 
-TELEGRAM_DEFAULT_API_BASE = "https://api.telegram.org"
+TELEGRAM_DEFAULT_API_BASE = default("TELEGRAM_API_BASE")
 _SECRET_CHARS = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_-")
 
 
 def _env_str(name: str) -> str | None:
-    value = os.environ.get(name, "").strip()
+    value = (raw(name) or "").strip()
     return value or None
 
 
@@ -175,7 +185,7 @@ def action_timeout() -> float:
     reply; past this limit the reader is told the article cannot be looked up
     right now (channels/resilience.py).
     """
-    return env_float("ACTION_TIMEOUT", 20.0)
+    return env_float("ACTION_TIMEOUT")
 
 
 TRACKER_SQLITE_SYNC_CHOICES = ("normal", "full")
@@ -184,7 +194,7 @@ TRACKER_SQLITE_SYNC_CHOICES = ("normal", "full")
 def tracker_sqlite_sync() -> str:
     """`TRACKER_SQLITE_SYNC` for a SQLite tracker store (stores/sql.py): `normal` (default; WAL, a commit does not
     wait for the disk) or `full` (every commit waits for the disk, safe against power cuts too)."""
-    value = (os.environ.get("TRACKER_SQLITE_SYNC") or "normal").strip().lower()
+    value = (raw("TRACKER_SQLITE_SYNC") or default("TRACKER_SQLITE_SYNC")).strip().lower()
     if value not in TRACKER_SQLITE_SYNC_CHOICES:
         raise ValueError(f"TRACKER_SQLITE_SYNC must be one of {', '.join(TRACKER_SQLITE_SYNC_CHOICES)}, got {value!r}")
     return value
@@ -207,10 +217,10 @@ class ChannelSettings:
     def from_env(cls) -> ChannelSettings:
         """RATE_LIMIT_BURST (default 20 messages at once), RATE_LIMIT_PER_MINUTE (default 30 after that),
         WEB_ALLOWED_ORIGINS (space- or comma-separated; default none: only the page's own origin)."""
-        origins = os.environ.get("WEB_ALLOWED_ORIGINS", "").replace(",", " ").split()
+        origins = (raw("WEB_ALLOWED_ORIGINS") or "").replace(",", " ").split()
         return cls(
-            rate_burst=int(env_float("RATE_LIMIT_BURST", 20)),
-            rate_per_minute=env_float("RATE_LIMIT_PER_MINUTE", 30),
+            rate_burst=int(env_float("RATE_LIMIT_BURST")),
+            rate_per_minute=env_float("RATE_LIMIT_PER_MINUTE"),
             allowed_origins=tuple(o.rstrip("/") for o in origins),
         )
 

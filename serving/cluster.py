@@ -25,6 +25,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from knowledge.settings import ROOT
+from knowledge.settings_registry import raw
 from serving.settings import ServeSettings
 from serving.supervise import Program, Supervisor, banner, http_ok, make_command, tcp_ok
 
@@ -134,7 +135,7 @@ def secrets_file(data: Path) -> dict[str, str]:
             name, _, value = line.partition("=")
             stored[name] = value
     for name in ("DB_PASSWORD", "REDIS_PASSWORD"):
-        given = os.environ.get(name)
+        given = raw(name)
         if given and stored.get(name) and given != stored[name]:
             raise RuntimeError(f"{name} differs from the one the cluster was created with ({path}); "
                                "unset it, or remove that folder to start afresh")

@@ -1,20 +1,14 @@
 """Settings of the supervised servers (`make run`, `make shell`, `make cluster`), from the environment.
 
-Each has a default; the ports themselves are the Makefile's variables.
+Each has a default, listed in knowledge/settings_registry.py; the ports themselves are the Makefile's variables.
 """
 
 from __future__ import annotations
 
-import os
 from dataclasses import dataclass
 from pathlib import Path
 
-from knowledge.settings import ROOT, env_float
-
-
-def _env_path(name: str, default: Path) -> Path:
-    value = os.environ.get(name)
-    return Path(value).expanduser().resolve() if value else default
+from knowledge.settings import env_float, env_path
 
 
 @dataclass(frozen=True)
@@ -39,11 +33,11 @@ class ServeSettings:
         sooner counts as a failed start and is retried after a growing pause (1 s, 2 s, 3 s ...).
         SERVE_READY_TIMEOUT (default 600): give up if the servers do not all answer by then."""
         return cls(
-            state_dir=_env_path("SERVE_DIR", ROOT / "var" / "serve"),
-            log_dir=_env_path("SERVE_LOG_DIR", ROOT / "var" / "log"),
-            stop_seconds=env_float("SERVE_STOP_SECONDS", 14),
-            kill_after=env_float("SERVE_KILL_AFTER", 8),
-            start_retries=int(env_float("SERVE_START_RETRIES", 3)),
-            start_seconds=env_float("SERVE_START_SECONDS", 10),
-            ready_timeout=env_float("SERVE_READY_TIMEOUT", 600),
+            state_dir=env_path("SERVE_DIR"),
+            log_dir=env_path("SERVE_LOG_DIR"),
+            stop_seconds=env_float("SERVE_STOP_SECONDS"),
+            kill_after=env_float("SERVE_KILL_AFTER"),
+            start_retries=int(env_float("SERVE_START_RETRIES")),
+            start_seconds=env_float("SERVE_START_SECONDS"),
+            ready_timeout=env_float("SERVE_READY_TIMEOUT"),
         )

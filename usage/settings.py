@@ -1,4 +1,4 @@
-"""The usage tools' settings: environment variables with defaults, read in one place.
+"""The usage tools' settings: environment variables with defaults (listed in knowledge/settings_registry.py).
 
 Kept apart from knowledge/settings.py, which configures the servers: these are read
 only by the owner's tools (report, prune, review).
@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from knowledge.settings import ROOT, env_float
+from knowledge.settings_registry import raw
 
 DEFAULT_SALT_FILE = ROOT / "var" / "report-salt"
 
@@ -41,12 +42,12 @@ class UsageSettings:
         `with_salt=False` for tools that show no conversation, so they never create the salt file.
         """
         return cls(
-            salt=(os.environ.get("REPORT_SALT") or stored_salt(salt_file)) if with_salt else "",
+            salt=(raw("REPORT_SALT") or stored_salt(salt_file)) if with_salt else "",
             # Chosen on the benchmark's dev questions, checked on its test questions, with questions of
             # different answer kinds never grouped (scripts/question_groups.py, reports/question-groups.md).
-            cluster_threshold=env_float("REPORT_CLUSTER_THRESHOLD", 0.925),
-            review_min_confidence=env_float("REVIEW_MIN_CONFIDENCE", 0.6),
-            top=int(env_float("REPORT_TOP", 10)),
+            cluster_threshold=env_float("REPORT_CLUSTER_THRESHOLD"),
+            review_min_confidence=env_float("REVIEW_MIN_CONFIDENCE"),
+            top=int(env_float("REPORT_TOP")),
         )
 
 
