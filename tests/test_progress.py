@@ -1,0 +1,131 @@
+"""knowledge/progress.py: a tqdm bar on a terminal, sparse plain lines with counts and an ETA in a log."""
+
+from __future__ import annotations
+
+import io
+import shutil
+
+import pytest
+
+from knowledge import index
+from knowledge.index import update_index
+from knowledge.progress import Progress, duration
+from knowledge.settings import ROOT, Settings
+from tests.conftest import HashEmbedder
+
+SECOND = ROOT / "tests" / "articles" / "antara-sukamaju-perpustakaan-2021.txt"
+
+
+class Clock:
+    """A clock the test moves by hand."""
+
+    def __init__(self) -> None:
+        self.now = 1000.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+def test_durations_read_as_minutes_and_seconds() -> None:
+    assert [duration(s) for s in (0, 9.6, 63, 200, 3725)] == ["0s", "10s", "1m03s", "3m20s", "1h02m"]
+
+
+def test_a_log_gets_a_plain_line_per_tenth_with_counts_and_eta() -> None:
+    out, clock = io.StringIO(), Clock()
+    with Progress(50, "eval", "items", stream=out, clock=clock) as bar:
+        assert not bar.tty and bar.bar is None  # a StringIO is no terminal
+        for _ in range(12):
+            clock.now += 5.25
+            bar.update()
+        lines = out.getvalue().splitlines()
+        assert lines[-1] == "eval: 10/50 items (20 %) elapsed 52s, about 3m30s left"
+        for _ in range(38):
+            clock.now += 5.25
+            bar.update()
+    lines = out.getvalue().splitlines()
+    assert len(lines) == 10  # one per tenth, the last once
+    assert lines[0] == "eval: 5/50 items (10 %) elapsed 26s, about 3m56s left"
+    assert lines[-1] == "eval: 50/50 items (100 %) done in 4m22s"
+    assert "\r" not in out.getvalue() and "\x1b" not in out.getvalue()
+
+
+def test_lines_stay_bounded_for_many_fast_updates() -> None:
+    out, clock = io.StringIO(), Clock()
+    bar = Progress(100_000, "load", "replies", stream=out, clock=clock)
+    for _ in range(100_000):
+        clock.now += 0.001  # 100 s in all: the 30 s rule adds nothing between tenths 10 s apart
+        bar.update()
+    bar.close()
+    assert len(out.getvalue().splitlines()) == 10
+
+
+def test_a_slow_stretch_prints_a_line_after_the_seconds_rule() -> None:
+    out, clock = io.StringIO(), Clock()
+    bar = Progress(1000, "build", "articles", stream=out, clock=clock, seconds=30)
+    clock.now += 31
+    bar.update()  # 0.1 % done, but 31 s without a line
+    assert out.getvalue() == "build: 1/1000 articles (0 %) elapsed 31s, about 8h36m left\n"
+    bar.update()  # right after: no line
+    assert out.getvalue().count("\n") == 1
+    bar.close()  # interrupted: the last state, with what was left
+    assert out.getvalue().splitlines()[-1].startswith("build: 2/1000 articles (0 %) elapsed 31s")
+
+
+def test_close_does_not_repeat_the_last_line() -> None:
+    out = io.StringIO()
+    with Progress(4, "x", stream=out) as bar:
+        bar.update(4)
+    assert out.getvalue().splitlines() == [bar.line()]
+    bar.close()
+    assert len(out.getvalue().splitlines()) == 1
+
+
+def test_messages_go_through_write() -> None:
+    out = io.StringIO()
+    with Progress(2, "bench", stream=out) as bar:
+        bar.write("phase 1 done")
+        bar.update(2)
+    assert out.getvalue().splitlines()[0] == "phase 1 done"
+
+
+def test_unknown_total_counts_without_a_share() -> None:
+    out, clock = io.StringIO(), Clock()
+    bar = Progress(0, "wait", "polls", stream=out, clock=clock)
+    clock.now += 40
+    bar.update(3)
+    assert out.getvalue() == "wait: 3 polls elapsed 40s\n"
+
+
+def test_a_terminal_gets_a_tqdm_bar_with_an_eta() -> None:
+    from tqdm import tqdm
+
+    out = io.StringIO()
+    out.isatty = lambda: True  # type: ignore[method-assign]
+    with Progress(20, "eval", "items", stream=out) as bar:
+        assert bar.tty and isinstance(bar.bar, tqdm)
+        for _ in range(20):
+            bar.update()
+        bar.write("a message")
+    text = out.getvalue()
+    assert "\r" in text and "20/20" in text and "eval" in text and "a message" in text
+    assert "<00:00" in text  # tqdm's elapsed<remaining
+
+
+def test_an_index_build_counts_articles_and_stays_quiet_on_cached_ones(
+    fake_settings: Settings, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Several articles to embed: plain lines per article group in a log; only cached articles: nothing."""
+    monkeypatch.setattr(index, "EMBED_GROUP", 1)  # one article per call, so the bar moves per article
+    shutil.copy(SECOND, fake_settings.articles_dir / SECOND.name)
+    embedder = HashEmbedder()
+    update_index(fake_settings, embedder, show_progress=True)  # type: ignore[arg-type]
+    err = capsys.readouterr().err.splitlines()
+    assert err[0].startswith("embedding: 1/2 articles (50 %) elapsed ")
+    assert err[-1].startswith("embedding: 2/2 articles (100 %) done in ")
+    update_index(fake_settings, embedder, show_progress=True)  # type: ignore[arg-type]
+    assert capsys.readouterr().err == ""
+
+
+def test_one_article_to_embed_gets_no_bar(fake_settings: Settings, capsys: pytest.CaptureFixture[str]) -> None:
+    update_index(fake_settings, HashEmbedder(), show_progress=True)  # type: ignore[arg-type]
+    assert capsys.readouterr().err == ""
