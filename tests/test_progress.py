@@ -129,3 +129,38 @@ def test_an_index_build_counts_articles_and_stays_quiet_on_cached_ones(
 def test_one_article_to_embed_gets_no_bar(fake_settings: Settings, capsys: pytest.CaptureFixture[str]) -> None:
     update_index(fake_settings, HashEmbedder(), show_progress=True)  # type: ignore[arg-type]
     assert capsys.readouterr().err == ""
+
+
+def test_make_load_counts_replies_as_they_arrive(capsys: pytest.CaptureFixture[str]) -> None:
+    """scripts/load.py against a stub REST webhook (in-process aiohttp, no Rasa): one tick per scripted message."""
+    import asyncio
+
+    import load
+    from aiohttp import web
+
+    async def reply(request: web.Request) -> web.Response:
+        body = await request.json()
+        rating = body["message"] in (load.UP, load.DOWN)  # thanked for, with no 👍 button again
+        buttons = [] if rating else [{"payload": load.UP}]
+        return web.json_response([{"recipient_id": body["sender"], "text": "jawaban", "buttons": buttons}])
+
+    async def main() -> tuple[load.Result, int]:
+        app = web.Application()
+        app.router.add_post("/webhooks/rest/webhook", reply)
+        runner = web.AppRunner(app)
+        await runner.setup()
+        site = web.TCPSite(runner, "127.0.0.1", 0)
+        await site.start()
+        port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
+        try:
+            with Progress(4 * 5, "load", "replies") as progress:
+                result, _ = await load.run_load([f"http://127.0.0.1:{port}"], 4, 5, max_seconds=30, rate=1.0,
+                                                progress=progress)
+            return result, progress.done
+        finally:
+            await runner.cleanup()
+
+    result, done = asyncio.run(main())
+    assert done == 20 and len(result.latencies) == 20 + result.rated  # ratings are sent but not counted
+    err = capsys.readouterr().err.splitlines()
+    assert 1 <= len(err) <= 10 and err[-1].startswith("load: 20/20 replies (100 %) done in ")
