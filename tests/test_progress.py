@@ -164,3 +164,32 @@ def test_make_load_counts_replies_as_they_arrive(capsys: pytest.CaptureFixture[s
     assert done == 20 and len(result.latencies) == 20 + result.rated  # ratings are sent but not counted
     err = capsys.readouterr().err.splitlines()
     assert 1 <= len(err) <= 10 and err[-1].startswith("load: 20/20 replies (100 %) done in ")
+
+
+def test_the_bench_servers_bar_total_is_the_requests_sent(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str],
+) -> None:
+    """`_requests` counts exactly the requests `_interleaved` sends, and the phase lines go through the bar."""
+    import bench_http
+
+    import bench
+
+    sent: list[int] = []
+
+    def fake_load(url, path, messages, check, senders, total, tag, tick=None):  # type: ignore[no-untyped-def]
+        sent.append(total)
+        for _ in range(total):
+            tick()
+        return bench_http.LoadResult(path, senders, latencies_ms=[1.0] * total, wall_s=1.0)
+
+    monkeypatch.setattr(bench_http, "load", fake_load)
+    counts = {1: 40, 8: 80, 32: 128}
+    paths = {name: ("http://127.0.0.1:1", ["hai"], lambda m, r: None) for name in ("stock", "floor", "article")}
+    total = bench._requests(len(paths), counts, bench.LEVELS)
+    with bench.bar(total, "servers", "requests") as progress:
+        bench._interleaved(paths, counts, bench.LEVELS, "t", progress.update)
+    assert sum(sent) == total == progress.done
+    err = capsys.readouterr().err.splitlines()
+    assert any(line.startswith(f"servers: {total}/{total} requests (100 %) done in ") for line in err)
+    assert sum(line.startswith("servers: ") for line in err) == 10
+    assert any(line.startswith("t stock    x1 : p50") for line in err)  # the phase's own lines are kept
