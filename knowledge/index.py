@@ -34,6 +34,7 @@ from . import ann
 from .chunk import Passage, chunk_article
 from .embed import Embedder, model_fingerprint
 from .parse import Article, ArticleParseError, article_paths, load_articles
+from .progress import Progress
 from .settings import Settings
 
 logger = logging.getLogger(__name__)
@@ -44,6 +45,7 @@ VECTORS = "index.faiss"
 CACHE = "cache"
 LOCK = ".build.lock"
 BUILD_HINT = "make index"
+EMBED_GROUP = 128  # passages per embedding call at least (whole articles): four full batches
 
 
 class IndexNotReady(RuntimeError):
@@ -222,17 +224,36 @@ def _entry_name(article: Article, key: str) -> str:
 def _embed(
     embedder: Embedder, articles: list[Article], chunks: dict[str, list[Passage]], show_progress: bool
 ) -> dict[str, np.ndarray]:
-    """Embed the passages of several articles in one call (the model batches them), then split per article."""
+    """Embed the passages of several articles a group at a time (the model batches them), then split per article.
+
+    Groups of whole articles of at least EMBED_GROUP passages keep the batches
+    full and let a bar count articles; the groups do not depend on
+    `show_progress`, so the vectors do not either. The bar only shows for more
+    than one article.
+    """
     embedder.warm_up()
-    texts = [p.text for a in articles for p in chunks[a.id]]
-    matrix = np.asarray(embedder.embed_passages(texts, show_progress=show_progress), dtype=np.float32)
-    if matrix.ndim != 2 or len(matrix) != len(texts):
-        raise RuntimeError(f"the embedder returned {matrix.shape} vectors for {len(texts)} passages")
     out: dict[str, np.ndarray] = {}
-    start = 0
+    groups: list[list[Article]] = [[]]
     for article in articles:
-        out[article.id] = matrix[start:start + len(chunks[article.id])]
-        start += len(chunks[article.id])
+        if sum(len(chunks[a.id]) for a in groups[-1]) >= EMBED_GROUP:
+            groups.append([])
+        groups[-1].append(article)
+    bar = Progress(len(articles), "embedding", "articles") if show_progress and len(articles) > 1 else None
+    try:
+        for group in groups:
+            texts = [p.text for a in group for p in chunks[a.id]]
+            matrix = np.asarray(embedder.embed_passages(texts), dtype=np.float32)
+            if matrix.ndim != 2 or len(matrix) != len(texts):
+                raise RuntimeError(f"the embedder returned {matrix.shape} vectors for {len(texts)} passages")
+            start = 0
+            for article in group:
+                out[article.id] = matrix[start:start + len(chunks[article.id])]
+                start += len(chunks[article.id])
+            if bar is not None:
+                bar.update(len(group))
+    finally:
+        if bar is not None:
+            bar.close()
     return out
 
 

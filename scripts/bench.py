@@ -35,6 +35,8 @@ import shutil
 import subprocess
 import sys
 import time
+from collections.abc import Callable, Iterator
+from contextlib import ExitStack, contextmanager
 from dataclasses import asdict
 from pathlib import Path
 from typing import Any
@@ -52,6 +54,7 @@ import bench_scale  # noqa: E402
 import bench_stages  # noqa: E402
 from serve import Servers, stop  # noqa: E402
 
+from knowledge.progress import Progress, duration  # noqa: E402
 from knowledge.search import Retriever  # noqa: E402
 from knowledge.settings import get_settings  # noqa: E402
 
@@ -67,9 +70,27 @@ STOCK_DIR = ROOT / "var" / "stock-bot"
 LEVELS = (1, 8, 32)
 
 
+_bar: Progress | None = None  # the running phase's bar: log lines go above it
+
+
 def log(message: str) -> None:
     """Progress on stderr; the summary goes to stdout."""
-    print(message, file=sys.stderr, flush=True)
+    if _bar is not None:
+        _bar.write(message)
+    else:
+        print(message, file=sys.stderr, flush=True)
+
+
+@contextmanager
+def bar(total: int, desc: str, unit: str) -> Iterator[Progress]:
+    """A phase's bar with an ETA (plain lines in a log); `log` writes above it meanwhile."""
+    global _bar
+    with Progress(total, desc, unit) as progress:
+        _bar = progress
+        try:
+            yield progress
+        finally:
+            _bar = None
 
 
 def _make(args: list[str], env: dict[str, str] | None = None) -> tuple[float, str]:
@@ -140,23 +161,24 @@ def phase_stages(res: dict[str, Any]) -> None:
     warm: dict[str, float] = {}
     pooled: dict[str, bench_stages.StageResult] = {}
     # Blocks in turn, twice (the second time as a hurried reader types): drift hits all alike.
-    for vary in (False, True):
-        for name, (stemmer, with_vector) in conditions.items():
-            text._stemmer = stemmer  # type: ignore[assignment]
-            try:
-                if not vary:
-                    text.stem.cache_clear()  # as in a new process: every word of the article is new
-                    started = time.perf_counter()
-                    Retriever(settings).warm_up()  # the model is loaded: index, lexical statistics, suggestions
-                    warm[name] = time.perf_counter() - started
-                fresh_words()
-                got = bench_stages.measure(retriever, vary, with_vector)
-            finally:
-                text._stemmer = ours
-            if name in pooled:
-                pooled[name].merge(got)
-            else:
-                pooled[name] = got
+    with bar(2 * len(conditions) * bench_stages.turns(), "stages", "turns") as progress:
+        for vary in (False, True):
+            for name, (stemmer, with_vector) in conditions.items():
+                text._stemmer = stemmer  # type: ignore[assignment]
+                try:
+                    if not vary:
+                        text.stem.cache_clear()  # as in a new process: every word of the article is new
+                        started = time.perf_counter()
+                        Retriever(settings).warm_up()  # the model is loaded: index, lexical statistics, suggestions
+                        warm[name] = time.perf_counter() - started
+                    fresh_words()
+                    got = bench_stages.measure(retriever, vary, with_vector, progress.update)
+                finally:
+                    text._stemmer = ours
+                if name in pooled:
+                    pooled[name].merge(got)
+                else:
+                    pooled[name] = got
     tokens, seconds = bench_stages.embed_rate(retriever)
     runs: dict[str, Any] = {}
     for name, result in pooled.items():
@@ -262,7 +284,8 @@ def phase_servers(
     out: dict[str, Any] = {"ports": [rasa_port, actions_port, stock_port], "floor_messages": FLOOR_MESSAGES,
                            "stock_messages": STOCK_MESSAGES, "article_questions": len(article)}
     res["servers"] = out
-    with Servers(rasa_port, actions_port, log_dir=logs, endpoints=str(endpoints.relative_to(ROOT))) as servers:
+    with Servers(rasa_port, actions_port, log_dir=logs, endpoints=str(endpoints.relative_to(ROOT))) as servers, \
+            ExitStack() as stack:  # the requests' bar, from the first timed request to the last
         # Cold starts: from launching the process to its first real answer.
         actions_url = f"http://127.0.0.1:{actions_port}/webhook"
         started = time.monotonic()
@@ -298,7 +321,10 @@ def phase_servers(
                     "article": (url, article, check_article)}
 
         paths = {"stock": (stock_url, list(stock), _static_check(stock, STOCK_MESSAGES)), **ours(servers.rasa_url)}
-        out["load"] = _interleaved(paths, counts, LEVELS, "r")
+        requests = _requests(len(paths), counts, LEVELS) + counts[1]  # the paths, then the action server alone
+        requests += _requests(2, counts, LEVELS[:2]) if variant else 0
+        progress = stack.enter_context(bar(requests, "servers", "requests"))
+        out["load"] = _interleaved(paths, counts, LEVELS, "r", progress.update)
         # What NLU really predicted and which actions ran, from the tracker store (the stock bot keeps none).
         out["tracker"] = {name: _tracker_counts(f"bench-r%-{name}-") for name in ("floor", "article")}
 
@@ -317,6 +343,7 @@ def phase_servers(
             started = time.perf_counter()
             reply = bench_http.post_json(actions_url, body)
             times[kind].append((time.perf_counter() - started) * 1000)
+            progress.update()
         body_kb = len(json.dumps(bench_http.action_call(article[0], None, tracker,
                                                         nlu_vector=vectors[article[0]]))) / 1024
         out["action_direct"] = {"n": len(times["with"]), "body_kb": body_kb,
@@ -342,7 +369,8 @@ def phase_servers(
                     patched.start_rasa()
                     os.environ.pop("PYTHONPATH")
                     out["patched_pythonpath"] = bench_http.group_has_env(patched.procs[0].pid, "bench_patches")
-                    out["load_patched"] = _interleaved(ours(patched.rasa_url), counts, LEVELS[:2], "v")
+                    out["load_patched"] = _interleaved(ours(patched.rasa_url), counts, LEVELS[:2], "v",
+                                                       progress.update)
             finally:
                 os.environ.pop("PYTHONPATH", None)
 
@@ -351,12 +379,21 @@ def phase_servers(
 Route = tuple[str, list[str], bench_http.Check]
 
 
+WARM_REQUESTS = 16
+
+
+def _requests(paths: int, counts: dict[int, int], levels: tuple[int, ...]) -> int:
+    """How many requests `_interleaved` sends: a progress bar's total."""
+    return paths * (WARM_REQUESTS + sum(2 * (counts[senders] // 2) for senders in levels))
+
+
 def _interleaved(
     paths: dict[str, Route], counts: dict[int, int], levels: tuple[int, ...], tag: str,
+    tick: Callable[[], None] | None = None,
 ) -> list[dict[str, Any]]:
     """Every path at each concurrency, in rounds A, B, C then C, B, A: drift and order hit all alike."""
     for name, (url, messages, check) in paths.items():  # warm every path before timing
-        bench_http.load(url, name, messages, check, 4, 16, f"{tag}warm")
+        bench_http.load(url, name, messages, check, 4, WARM_REQUESTS, f"{tag}warm", tick)
     loads: list[dict[str, Any]] = []
     for senders in levels:
         pooled: dict[str, bench_http.LoadResult] = {}
@@ -364,7 +401,8 @@ def _interleaved(
             order = list(paths.items()) if round_ == 0 else list(paths.items())[::-1]
             for name, (url, messages, check) in order:
                 ordered = messages if round_ == 0 else messages[::-1]
-                got = bench_http.load(url, name, ordered, check, senders, counts[senders] // 2, f"{tag}{round_}")
+                got = bench_http.load(url, name, ordered, check, senders, counts[senders] // 2, f"{tag}{round_}",
+                                      tick)
                 if name in pooled:
                     pooled[name].merge(got)
                 else:
@@ -487,14 +525,17 @@ def main() -> int:
     counts = {1: 40, 8: 80, 32: 128} if args.quick else {1: 200, 8: 320, 32: 384}
     sizes = [1_000, 10_000] if args.quick else [1_000, 10_000, 100_000]
     started = time.perf_counter()
-    if "build" not in args.skip:
-        phase_build(res, train=not args.quick and "train" not in args.skip)
-    if "stages" not in args.skip:
-        phase_stages(res)
-    if "servers" not in args.skip:
-        phase_servers(res, counts, args.rasa_port, args.actions_port, args.stock_port, variant=args.variant)
-    if "scale" not in args.skip:
-        phase_scale(res, sizes, 300 if args.quick else 1000)
+    phases = {
+        "build": lambda: phase_build(res, train=not args.quick and "train" not in args.skip),
+        "stages": lambda: phase_stages(res),
+        "servers": lambda: phase_servers(res, counts, args.rasa_port, args.actions_port, args.stock_port,
+                                         variant=args.variant),
+        "scale": lambda: phase_scale(res, sizes, 300 if args.quick else 1000),
+    }
+    run = [name for name in phases if name not in args.skip]
+    for n, name in enumerate(run, 1):
+        log(f"[{n}/{len(run)}] {name} (bench elapsed {duration(time.perf_counter() - started)})")
+        phases[name]()
     res["meta"]["duration_s"] = time.perf_counter() - started
     res["meta"]["load_after"] = bench_http.machine()["load"]
     (WORK / "results.json").write_text(json.dumps(res, indent=1, default=str), encoding="utf-8")

@@ -63,7 +63,8 @@ Check = Callable[[str, list[dict[str, Any]] | None], str | None]  # (message, re
 
 
 async def _load(
-    url: str, path: str, messages: Sequence[str], check: Check, senders: int, total: int, tag: str
+    url: str, path: str, messages: Sequence[str], check: Check, senders: int, total: int, tag: str,
+    tick: Callable[[], None] | None = None,
 ) -> LoadResult:
     result = LoadResult(path, senders)
     counter = iter(range(total))
@@ -88,6 +89,8 @@ async def _load(
                 result.errors += 1
                 if len(result.error_samples) < 3:
                     result.error_samples.append(f"{body['message']!r}: {problem}")
+            if tick is not None:
+                tick()
 
     started = time.perf_counter()
     async with aiohttp.ClientSession(connector=connector, timeout=timeout) as session:
@@ -97,10 +100,11 @@ async def _load(
 
 
 def load(
-    base_url: str, path: str, messages: Sequence[str], check: Check, senders: int, total: int, tag: str
+    base_url: str, path: str, messages: Sequence[str], check: Check, senders: int, total: int, tag: str,
+    tick: Callable[[], None] | None = None,
 ) -> LoadResult:
-    """`total` messages through POST /webhooks/rest/webhook with `senders` concurrent senders."""
-    return asyncio.run(_load(f"{base_url}/webhooks/rest/webhook", path, messages, check, senders, total, tag))
+    """`total` messages through POST /webhooks/rest/webhook with `senders` concurrent senders; `tick` per reply."""
+    return asyncio.run(_load(f"{base_url}/webhooks/rest/webhook", path, messages, check, senders, total, tag, tick))
 
 
 def post_json(url: str, body: dict[str, Any], timeout: float = 30) -> Any:

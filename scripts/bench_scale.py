@@ -32,6 +32,7 @@ import bench_corpus  # noqa: E402
 
 from knowledge import ann  # noqa: E402
 from knowledge.embed import Embedder, model_fingerprint  # noqa: E402
+from knowledge.progress import Progress  # noqa: E402
 from knowledge.settings import Settings  # noqa: E402
 
 CHUNK = 5_000
@@ -116,12 +117,13 @@ def embed_corpus(
         jobs = [(settings.embedding_model, settings.passage_prefix, start, min(CHUNK, n - start), str(paths[start]))
                 for start in missing]
         workers = min(os.cpu_count() or 1, len(jobs))
-        with ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("spawn")) as pool:
+        with ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("spawn")) as pool, \
+                Progress(sum(job[3] for job in jobs), "  embedding the synthetic corpus", "passages") as bar:
             for done, _ in enumerate(pool.map(_embed_chunk, jobs), 1):
                 embedded = sum(job[3] for job in jobs[:done])
-                log(f"  embedded {embedded:,}/{sum(job[3] for job in jobs):,} passages "
-                    f"({embedded / (time.perf_counter() - started):.0f}/s, {workers} processes)")
+                bar.update(jobs[done - 1][3])
         spent = time.perf_counter() - started
+        log(f"  embedded {embedded:,} passages ({embedded / spent:.0f}/s, {workers} processes)")
     passages = np.concatenate([np.load(paths[start]) for start in sorted(paths)])[:n]
     questions = bench_corpus.questions(n_queries)
     qfile = cache / f"{_key(settings, 'queries', 7)}-{n_queries}.npy"

@@ -20,6 +20,7 @@ import asyncio
 import json
 import sys
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -100,8 +101,15 @@ def nlu_vector(retriever: Retriever, text: str) -> dict[str, str]:
     return QueryVector(known, vector_key(settings.embedding_model, settings.query_prefix), vector).to_dict()
 
 
-def measure(retriever: Retriever, vary: bool = False, with_vector: bool = False) -> StageResult:
-    """Time every stage for each turn of the eval's conversations, as typed there or `vary`-ed."""
+def turns() -> int:
+    """How many turns `measure` times: a progress bar's total."""
+    return sum(len(c) for c in conversations())
+
+
+def measure(
+    retriever: Retriever, vary: bool = False, with_vector: bool = False, tick: Callable[[], None] | None = None,
+) -> StageResult:
+    """Time every stage for each turn of the eval's conversations, as typed there or `vary`-ed; `tick` per turn."""
     action = ActionAnswerQuestion(retriever)
     result = StageResult()
     loop = asyncio.new_event_loop()
@@ -126,6 +134,8 @@ def measure(retriever: Retriever, vary: bool = False, with_vector: bool = False)
                 result.ms["json"].append((ended - body_started) * 1000)
                 result.ms["total"].append((ended - started) * 1000)
                 slots.update({e["name"]: e["value"] for e in events if e.get("event") == "slot"})
+                if tick is not None:
+                    tick()
     finally:
         loop.close()
     return result

@@ -36,6 +36,7 @@ sys.path.insert(0, str(ROOT / "scripts"))
 from evalsets import SETS_DIR, EvalSet, load_sets  # noqa: E402
 
 from knowledge.followup import Context  # noqa: E402
+from knowledge.progress import Progress  # noqa: E402
 from knowledge.search import article_payload  # noqa: E402
 from knowledge.settings import Settings, get_settings  # noqa: E402
 from knowledge.text import normalize  # noqa: E402
@@ -177,7 +178,9 @@ def run(
         detector = QuoteDetector(p.text for a in load_articles(get_settings().articles_dir) for p in a.paragraphs)
     results: list[TurnResult] = []
     pick = article_payload(article)
-    for n, item in enumerate(items, 1):
+    bar = Progress(len(items), "eval", "items") if progress and tick is None else None
+    tick = bar.update if bar is not None else tick
+    for item in items:
         sender = f"eval-{item['id']}-{uuid.uuid4().hex[:6]}"
         if scope:
             ask(base_url, sender, pick)
@@ -190,10 +193,8 @@ def run(
             results.append(_result(item, t, turn, reply_text(messages), ms, detector, article, split, picked))
         if tick is not None:
             tick()
-        elif progress:
-            print(f"\r{n}/{len(items)} items", end="", file=sys.stderr, flush=True)
-    if progress and tick is None:
-        print(file=sys.stderr)
+    if bar is not None:
+        bar.close()
     return results
 
 
@@ -509,25 +510,6 @@ def write_report(results: list[TurnResult], out: Path, mode: str, hidden: tuple[
     return path
 
 
-class Progress:
-    """A bar with an ETA on a terminal; a line per tenth of the work in a log."""
-
-    def __init__(self, total: int, what: str) -> None:
-        from tqdm import tqdm
-
-        self.bar = tqdm(total=total, unit=what, file=sys.stderr, disable=None, mininterval=1.0)
-        self.total, self.done, self.what = total, 0, what
-
-    def __call__(self) -> None:
-        self.done += 1
-        self.bar.update()
-        if self.bar.disable and self.total and self.done * 10 // self.total != (self.done - 1) * 10 // self.total:
-            print(f"{self.done}/{self.total} {self.what}", file=sys.stderr, flush=True)
-
-    def close(self) -> None:
-        self.bar.close()
-
-
 def main() -> int:
     """Run the benchmark over REST against servers it starts (or in-process), and write the report."""
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -557,11 +539,11 @@ def main() -> int:
     retriever = Retriever(settings)
     retriever.warm_up()
     detector = QuoteDetector(p.text for a in retriever.articles.values() for p in a.paragraphs)
-    progress = Progress(sum(len(es.items) for es in sets), "items")
+    progress = Progress(sum(len(es.items) for es in sets), "eval", "items")
     results: list[TurnResult] = []
     if args.in_process:
         for es in sets:
-            results += run_in_process(retriever, es, detector, tick=progress)
+            results += run_in_process(retriever, es, detector, tick=progress.update)
     else:
         from serve import Servers
 
@@ -575,7 +557,7 @@ def main() -> int:
                 url = servers.rasa_url
             for es in sets:
                 results += run(url, es.items, article=es.article_id, split=es.split, scope=True, detector=detector,
-                               tick=progress)
+                               tick=progress.update)
     progress.close()
     for es in sets:
         annotate(retriever, es, results, rest=not args.in_process)

@@ -30,6 +30,7 @@ import sys
 import time
 import uuid
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -43,6 +44,7 @@ sys.path.insert(0, str(ROOT / "scripts"))
 
 from serve import Servers  # noqa: E402
 
+from knowledge.progress import Progress  # noqa: E402
 from usage.store import tracker_url_from  # noqa: E402 - one reading of the endpoints file, shared with make report
 
 QUESTIONS = ROOT / "tests" / "eval" / "sets" / "antara-kominfo-wbk-2020.yml"  # the bot's own article
@@ -132,60 +134,74 @@ UP, DOWN = '/feedback{"rating": "up"}', '/feedback{"rating": "down"}'
 
 async def run_sender(
     session: aiohttp.ClientSession, url: str, sender: str, script: list[Turn], result: Result,
-    sent: list[Turn], rate: float = 0.0, rng: random.Random | None = None,
+    sent: list[Turn], rate: float = 0.0, rng: random.Random | None = None, tick: Callable[[], None] | None = None,
 ) -> None:
     """Send the script in order; with `rate`, press 👍 or 👎 under that share of the rateable answers.
 
     The reader is honest: 👍 when the reply holds the eval's expected answer (or none is
     expected), 👎 when it does not. `sent` receives every message sent, ratings included.
+    `tick` is called once per scripted message, answered or not (ratings are extra).
     """
     rng = rng or random.Random(0)
     pending = list(script)
     while pending:
         turn = pending.pop(0)
         sent.append(turn)
-        started = time.perf_counter()
         try:
-            async with session.post(url, json={"sender": sender, "message": turn.text}) as resp:
-                status = resp.status
-                body = await resp.text()
-        except (aiohttp.ClientError, asyncio.TimeoutError) as exc:
-            result.errors[f"connection: {type(exc).__name__}"] += 1
-            continue
-        took = time.perf_counter() - started
-        if status != 200:
-            result.errors[f"HTTP {status}"] += 1
-            continue
-        try:
-            messages = json.loads(body)
-            reply = "\n".join(str(m.get("text") or "") for m in messages)
-            payloads = {b.get("payload") for m in messages for b in m.get("buttons") or []}
-        except (ValueError, AttributeError):
-            result.errors["reply is not a JSON list"] += 1
-            continue
-        if not reply.strip():
-            result.errors["empty reply"] += 1
-            continue
-        if CANNOT_LOOK_UP in reply:
-            result.errors["action server failed"] += 1
-            continue
-        result.latencies.append(took)
-        good = matches(reply, turn.expect) if turn.expect else True
-        if turn.expect:
-            result.expected += 1
-            result.matched += good
-        if rate and UP in payloads and rng.random() < rate:
-            pending.insert(0, Turn(UP if good else DOWN))
-            result.rated += 1
+            await _send_one(session, url, sender, turn, result, pending, rate, rng)
+        finally:
+            if tick is not None and turn.text not in (UP, DOWN):
+                tick()
+
+
+async def _send_one(
+    session: aiohttp.ClientSession, url: str, sender: str, turn: Turn, result: Result, pending: list[Turn],
+    rate: float, rng: random.Random,
+) -> None:
+    """One message and its reply, counted into `result`; a rating to send next goes to the front of `pending`."""
+    started = time.perf_counter()
+    try:
+        async with session.post(url, json={"sender": sender, "message": turn.text}) as resp:
+            status = resp.status
+            body = await resp.text()
+    except (aiohttp.ClientError, asyncio.TimeoutError) as exc:
+        result.errors[f"connection: {type(exc).__name__}"] += 1
+        return
+    took = time.perf_counter() - started
+    if status != 200:
+        result.errors[f"HTTP {status}"] += 1
+        return
+    try:
+        messages = json.loads(body)
+        reply = "\n".join(str(m.get("text") or "") for m in messages)
+        payloads = {b.get("payload") for m in messages for b in m.get("buttons") or []}
+    except (ValueError, AttributeError):
+        result.errors["reply is not a JSON list"] += 1
+        return
+    if not reply.strip():
+        result.errors["empty reply"] += 1
+        return
+    if CANNOT_LOOK_UP in reply:
+        result.errors["action server failed"] += 1
+        return
+    result.latencies.append(took)
+    good = matches(reply, turn.expect) if turn.expect else True
+    if turn.expect:
+        result.expected += 1
+        result.matched += good
+    if rate and UP in payloads and rng.random() < rate:
+        pending.insert(0, Turn(UP if good else DOWN))
+        result.rated += 1
 
 
 async def run_load(
     urls: list[str], senders: int, messages: int, seed: int = 7, max_seconds: float = 900, prefix: str | None = None,
-    rate: float = 0.0, concurrency: int = 0,
+    rate: float = 0.0, concurrency: int = 0, progress: Progress | None = None,
 ) -> tuple[Result, dict[str, list[Turn]]]:
     """All senders at once (or `concurrency` at a time); sender i talks to urls[i % len(urls)].
 
-    Returns the result and what each sender sent.
+    Returns the result and what each sender sent. `progress` counts the scripted messages as their replies
+    (or errors) arrive.
     """
     prefix = prefix or f"load-{uuid.uuid4().hex[:8]}"
     scripts = {f"{prefix}-{i:03d}": s for i, s in enumerate(scripts_for(senders, messages, seed))}
@@ -198,7 +214,8 @@ async def run_load(
     async def one(i: int, sender: str, script: list[Turn]) -> None:
         async with gate:
             await run_sender(session, urls[i % len(urls)].rstrip("/") + "/webhooks/rest/webhook", sender, script,
-                             result, sent[sender], rate, random.Random(seed * 100_003 + i))
+                             result, sent[sender], rate, random.Random(seed * 100_003 + i),
+                             progress.update if progress is not None else None)
 
     started = time.perf_counter()
     async with aiohttp.ClientSession(timeout=timeout, connector=connector) as session:
@@ -293,10 +310,11 @@ def main() -> int:
     try:
         urls = args.url or [servers.rasa_url]  # type: ignore[union-attr]
         print(f"{args.senders} senders x {args.messages} messages against {', '.join(urls)} ...", flush=True)
-        result, scripts = asyncio.run(
-            run_load(urls, args.senders, args.messages, args.seed, args.max_seconds, rate=args.rate,
-                     concurrency=args.concurrency)
-        )
+        with Progress(args.senders * args.messages, "load", "replies") as progress:
+            result, scripts = asyncio.run(
+                run_load(urls, args.senders, args.messages, args.seed, args.max_seconds, rate=args.rate,
+                         concurrency=args.concurrency, progress=progress)
+            )
     finally:
         if servers is not None:
             servers.stop()

@@ -49,6 +49,7 @@ sys.path.insert(0, str(ROOT))
 
 from load import CANNOT_LOOK_UP, Result, Turn, check_tracker, run_load, scripts_for  # noqa: E402
 
+from knowledge.progress import Progress  # noqa: E402
 from serving.ports import holders  # noqa: E402
 
 WORK = ROOT / "var" / "load-cluster"
@@ -174,6 +175,7 @@ def phase_compare(cluster: Cluster, seed: int) -> dict[str, Any]:
     doors = {"one": f"http://127.0.0.1:{cluster.single_port}", "two": f"http://127.0.0.1:{cluster.port}"}
     tracker = cluster.tracker_url()
     out: dict[str, Any] = {}
+    progress = Progress(sum(s * m for s, m in LEVELS.items()) * 2 * ROUNDS, "compare", "replies")
     for senders, messages in LEVELS.items():
         runs: dict[str, list[Result]] = {"one": [], "two": []}
         cpu: dict[str, dict[str, float]] = {"one": {}, "two": {}}
@@ -183,7 +185,7 @@ def phase_compare(cluster: Cluster, seed: int) -> dict[str, Any]:
                 prefix = f"lc-{door}{senders}-{uuid.uuid4().hex[:6]}"
                 before = cpu_seconds(cluster)
                 result, scripts = asyncio.run(run_load([doors[door]], senders, messages, seed + round_,
-                                                       max_seconds=600, prefix=prefix))
+                                                       max_seconds=600, prefix=prefix, progress=progress))
                 after = cpu_seconds(cluster)
                 for name in after:
                     cpu[door][name] = cpu[door].get(name, 0.0) + after[name] - before[name]
@@ -192,12 +194,14 @@ def phase_compare(cluster: Cluster, seed: int) -> dict[str, Any]:
                 check_tracker(tracker, scripts, result)
                 runs[door].append(result)
                 s = summary(result)
-                log(f"{door} Rasa server(s), {senders} senders, round {round_ + 1}: {s['throughput_msg_s']} msg/s, "
-                    f"p50 {s['p50_ms']} ms, p95 {s['p95_ms']} ms, errors {s['errors']}, lost {s['lost']}")
+                progress.write(f"{door} Rasa server(s), {senders} senders, round {round_ + 1}: "
+                               f"{s['throughput_msg_s']} msg/s, p50 {s['p50_ms']} ms, p95 {s['p95_ms']} ms, "
+                               f"errors {s['errors']}, lost {s['lost']}")
         out[str(senders)] = {door: {**pooled(results), "cpu": cpu[door]} for door, results in runs.items()}
         one, two = out[str(senders)]["one"], out[str(senders)]["two"]
         out[str(senders)]["ratio"] = round(two["throughput_msg_s"] / one["throughput_msg_s"], 2) \
             if one["throughput_msg_s"] else None
+    progress.close()
     return out
 
 
@@ -213,7 +217,7 @@ class KillRun:
 
 
 async def kill_phase_load(url: str, senders: int, messages: int, seed: int, kill_after: float,
-                          kill: Any) -> KillRun:
+                          kill: Any, progress: Progress | None = None) -> KillRun:
     """Closed-loop readers as in `make load`; `kill()` runs `kill_after` seconds in."""
     run = KillRun()
     prefix = f"lk-{uuid.uuid4().hex[:6]}"
@@ -243,6 +247,8 @@ async def kill_phase_load(url: str, senders: int, messages: int, seed: int, kill
             except (aiohttp.ClientError, asyncio.TimeoutError) as exc:
                 run.failures[f"connection: {type(exc).__name__}"] += 1
             run.sent[sender].append((turn.text, accepted))
+            if progress is not None:
+                progress.update()
 
     async def killer() -> None:
         await asyncio.sleep(kill_after)
@@ -295,9 +301,10 @@ def phase_kill(cluster: Cluster, senders: int, messages: int, seed: int, kill_af
     def kill() -> None:
         killed["pid"] = cluster.kill_rasa(0)
         killed["at"] = time.monotonic()
-        log(f"killed Rasa server 1 (pid {killed['pid']}) with SIGKILL")
+        progress.write(f"killed Rasa server 1 (pid {killed['pid']}) with SIGKILL")
 
-    run = asyncio.run(kill_phase_load(url, senders, messages, seed, kill_after, kill))
+    with Progress(senders * messages, "kill phase", "replies") as progress:
+        run = asyncio.run(kill_phase_load(url, senders, messages, seed, kill_after, kill, progress))
     store = check_accepted(cluster.tracker_url(), run)
     sent = sum(len(s) for s in run.sent.values())
     back = _wait_back(cluster)
