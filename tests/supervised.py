@@ -117,6 +117,32 @@ def server_pid(port: int) -> int:
     return found[0]
 
 
+def crash(port: int, timeout: float = 10.0) -> int:
+    """SIGKILL the server on `port` and return its pid once it is gone.
+
+    `kill` returns before the kernel has torn a large process down; until then its listening socket still
+    accepts connections and then resets them. nginx cannot retry a POST it has already sent (it may have been
+    processed), so a message that reaches a server in that instant fails with 502, as any request in flight on
+    a dying server does (`make load-cluster` counts them). The tests check what comes after the crash.
+    """
+    pid = server_pid(port)
+    os.kill(pid, signal.SIGKILL)
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline and _alive(pid):
+        time.sleep(0.01)
+    assert not _alive(pid), f"pid {pid} (port {port}) still runs {timeout:.0f}s after SIGKILL"
+    return pid
+
+
+def _alive(pid: int) -> bool:
+    """True until the process has exited (a zombie waiting for its parent has closed its sockets)."""
+    try:
+        status = Path(f"/proc/{pid}/status").read_text()
+    except OSError:
+        return False
+    return not re.search(r"^State:\s+[ZX]", status, re.M)
+
+
 def wait_http(url: str, timeout: float) -> float:
     """Seconds until GET `url` answers 200."""
     started = time.monotonic()

@@ -34,7 +34,7 @@ from rasa.utils.endpoints import EndpointConfig
 
 from stores.redis_lock import AtomicRedisLockStore
 from tests.fake_telegram import FakeTelegram
-from tests.supervised import Launch, rest, server_pid, telegram, wait_gone, wait_http
+from tests.supervised import Launch, crash, rest, server_pid, telegram, wait_gone, wait_http
 from tests.test_supervise import APOLOGY, DOWN_QUESTION, START_LIMIT, STOP_LIMIT, WBBM_FOLLOWUP, WBK, WBK_FOLLOWUP
 from tests.test_telegram import SECRET, TOKEN, USERNAME, message_update, new_chat
 from tests.test_web import ANSWER_MS, CHROMIUM, CHROMIUM_ARGS, WHO, WHO_ANSWER, Chat
@@ -204,14 +204,18 @@ def test_web_chat_falls_back_to_long_polling_and_stays_on_one_server(cluster: Cl
         assert sockets == []
         sids = {m.group(1) for url in polls if (m := re.search(r"[?&]sid=([^&]+)", url))}
         assert sids and all("transport=polling" in url for url in polls), polls
+        # Every request of the session that completed while the page was open succeeded. (Closing the page
+        # aborts the poll that is waiting, which nginx logs as 499, client closed: that is not a failure.)
+        while_open = access_log(cluster)
+        for sid in sids:
+            statuses = {e["status"] for e in while_open if f"sid={sid}" in e["path"]}
+            assert statuses == {"200"}, statuses
     finally:
         chat.page.context.close()
     # Every polling request of the session (handshake, polls, posts) reached the same Rasa server.
     for sid in sids:
         upstreams = {e["upstream"] for e in access_log(cluster) if f"sid={sid}" in e["path"]}
         assert len(upstreams) == 1 and upstreams <= {f"127.0.0.1:{p}" for p in RASA_PORTS}, (sid, upstreams)
-        statuses = {e["status"] for e in access_log(cluster) if f"sid={sid}" in e["path"]}
-        assert statuses == {"200"}, statuses
 
 
 def test_another_sites_page_is_refused_behind_nginx_too(cluster: Cluster) -> None:
@@ -267,8 +271,8 @@ def test_a_rasa_server_killed_mid_conversation(cluster: Cluster) -> None:
     """nginx sends the next messages to the other server at once; supervisord brings the killed one back."""
     sender = f"cl-{uuid.uuid4().hex[:8]}"
     assert "681" in rest(URL, sender, WBK)
-    os.kill(server_pid(RASA_PORTS[0]), signal.SIGKILL)
     killed = time.monotonic()
+    crash(RASA_PORTS[0])
     reply, upstream = rest_via(cluster, sender, WBBM_FOLLOWUP)
     assert "82" in reply and upstream.endswith(f":{RASA_PORTS[1]}"), (reply, upstream)
     assert time.monotonic() - killed < 30
