@@ -51,7 +51,8 @@ URL = f"http://127.0.0.1:{PORT}"
 # Rasa's lock lifetime in this cluster (TICKET_LOCK_LIFETIME; 60 s by default), and how long a dead server's lock
 # holds a conversation in the lock test: longer than Sanic's 60-s default response timeout.
 LOCK_LIFETIME, LOCK_WAIT = 90, 70
-LOG_LINE = re.compile(r'"(?P<method>\w+) (?P<path>\S+) HTTP/[\d.]+" (?P<status>\d+) .* upstream=(?P<upstream>\S+)')
+# $upstream_addr lists every server nginx tried ("127.0.0.1:7506, 127.0.0.1:7507" after a refused connection).
+LOG_LINE = re.compile(r'"(?P<method>\w+) (?P<path>\S+) HTTP/[\d.]+" (?P<status>\d+) .* upstream=(?P<tried>.+?) urt=')
 
 
 @pytest.fixture(scope="module")
@@ -92,13 +93,27 @@ def cluster(api: FakeTelegram) -> Iterator[Cluster]:
 def access_log(cluster: Cluster) -> list[dict[str, str]]:
     """nginx's access log, parsed: method, path, status, upstream (the server that answered)."""
     lines = (cluster.logs / "nginx-access.log").read_text().splitlines()
-    return [m.groupdict() for line in lines if (m := LOG_LINE.search(line))]
+    entries = [m.groupdict() for line in lines if (m := LOG_LINE.search(line))]
+    for entry in entries:  # the server that answered is the last one tried
+        entry["upstream"] = entry["tried"].split(",")[-1].strip()
+    return entries
+
+
+class GatewayError(AssertionError):
+    """nginx answered 502/503/504: no Rasa server answered the message."""
 
 
 def rest_via(cluster: Cluster, sender: str, text: str) -> tuple[str, str]:
     """One REST message through nginx: the reply, and the Rasa server that took it (from the access log)."""
     before = len(access_log(cluster))
-    reply = rest(URL, sender, text)
+    try:
+        reply = rest(URL, sender, text)
+    except urllib.error.HTTPError as exc:  # say why nginx refused: its error log names the upstream and the error
+        time.sleep(2)  # supervisord copies nginx's stderr into the log on its next turn
+        errors = [line for line in (cluster.logs / "nginx.log").read_text().splitlines() if "[warn]" not in line
+                  or "temporary file" not in line][-6:]
+        error = GatewayError if exc.code in (502, 503, 504) else AssertionError
+        raise error(f"HTTP {exc.code} through nginx; nginx.log ends:\n" + "\n".join(errors)) from exc
     for _ in range(50):
         new = [e for e in access_log(cluster)[before:] if e["path"] == "/webhooks/rest/webhook"]
         if new:
@@ -273,7 +288,14 @@ def test_a_rasa_server_killed_mid_conversation(cluster: Cluster) -> None:
     assert "681" in rest(URL, sender, WBK)
     killed = time.monotonic()
     crash(RASA_PORTS[0])
-    reply, upstream = rest_via(cluster, sender, WBBM_FOLLOWUP)
+    # Some runs (about 1 in 3 here) get one 502 for the first message after the crash: nginx's connection to the
+    # dead server was reset after the request was sent, and nginx never resends a POST. The reader resends, as a
+    # client must after any 502; the store must then hold the turn once (assert_each_turn_once below).
+    try:
+        reply, upstream = rest_via(cluster, sender, WBBM_FOLLOWUP)
+    except GatewayError as refused:
+        print(f"first message after the crash refused: {str(refused).splitlines()[0]}")
+        reply, upstream = rest_via(cluster, sender, WBBM_FOLLOWUP)
     assert "82" in reply and upstream.endswith(f":{RASA_PORTS[1]}"), (reply, upstream)
     assert time.monotonic() - killed < 30
     cluster.launch.wait_for(r"Rasa server 1 is back", START_LIMIT)
