@@ -16,7 +16,7 @@ from collections.abc import Iterable
 
 from .chunk import split_sentences
 from .parse import Article
-from .text import content_terms, loose_terms, normalize
+from .text import content_terms, loose_terms, normalize, stopwords
 
 Key = tuple[str, int]
 BM25_K1 = 1.2
@@ -51,6 +51,7 @@ class LexicalIndex:
         self.loose: dict[Key, set[str]] = {}
         self.sentence_terms: dict[Key, list[set[str]]] = {}
         self.surface: dict[str, str] = {}  # normalised text of each article, for names and numbers
+        self._words: dict[str, list[str]] = {}  # the surface's words, for abbreviations
         self.keys: dict[str, list[Key]] = defaultdict(list)
         for article in articles:
             for para in article.paragraphs:
@@ -60,7 +61,8 @@ class LexicalIndex:
                 self.terms[key] = self._with_abbreviations(set(self.tokens[key]) | extra.get(key, set()))
                 self.loose[key] = set(loose_terms(para.text))
                 self.sentence_terms[key] = [set(content_terms(para.text[a:b])) for a, b in split_sentences(para.text)]
-            self.surface[article.id] = normalize(" ".join(p.text for p in article.paragraphs))
+            # The title is the article's too: "Kadinsos" may be written only there.
+            self.surface[article.id] = normalize(" ".join([article.title or ""] + [p.text for p in article.paragraphs]))
         self._idf: dict[str, dict[str, float]] = {}
         self._unseen: dict[str, float] = {}
         self._avg_len: dict[str, float] = {}
@@ -122,7 +124,40 @@ class LexicalIndex:
             return True
         text = self.surface[article_id]
         pieces = [p for p in re.split(r"[\s-]+", normalize(name)) if p]
-        return bool(pieces) and all(re.search(r"(?<!\w)" + re.escape(p), text) for p in pieces)
+        if bool(pieces) and all(re.search(r"(?<!\w)" + re.escape(p), text) for p in pieces):
+            return True
+        return " " not in name.strip() and self._abbreviates(name.strip(), article_id)
+
+    def _abbreviates(self, name: str, article_id: str) -> bool:
+        """Whether `name` is an Indonesian abbreviation of words the article writes one after another.
+
+        Initials ("WNI": warga negara Indonesia) when the name is in capitals ("SMAN": SMA negeri), and
+        otherwise syllables of at least two letters ("Kabid": kepala bidang, "Dinsos": dinas sosial), so that
+        a person's name does not spell out a run of unrelated words.
+        """
+        low = name.lower()
+        if not low.isalpha() or not 2 <= len(low) <= 12:
+            return False
+        shortest = 1 if name.isupper() else 2
+        words = self._words.get(article_id)
+        if words is None:
+            words = self._words[article_id] = re.findall(r"\w+", self.surface[article_id])
+
+        stop = stopwords()
+
+        def spells(rest: str, at: int, pieces: int, initials: bool) -> bool:
+            # Bare initials need three words ("MK" would spell any "mengancam kebebasan").
+            if not rest:
+                return pieces >= (3 if initials else 2)
+            if at >= len(words) or words[at] in stop:
+                return False
+            word = words[at]
+            for size in range(min(len(rest), len(word)), shortest - 1, -1):
+                if word.startswith(rest[:size]) and spells(rest[size:], at + 1, pieces + 1, initials and size == 1):
+                    return True
+            return False
+
+        return any(spells(low, i, 0, True) for i, w in enumerate(words) if w[0] == low[0])
 
     def knows_number(self, number: str, article_id: str) -> bool:
         """Whether the article writes this number."""

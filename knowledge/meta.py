@@ -38,6 +38,9 @@ def meta_answer(question: str, article: Article) -> str | None:
     # "Sumber Daya" is content (a directorate), not the article's source.
     if "sumber" in said and any(a == "sumber" and b == "daya" for a, b in pairwise(tokens)):
         said.discard("sumber")
+    # "kantor berita" is a news agency: which one asks for the source.
+    if any(a == "kantor" and b == "berita" for a, b in pairwise(tokens)):
+        said.add("sumber")
     names_article = bool(said & ARTICLE_WORDS)
     parts: list[str] = []
     if (said & AUTHOR or (said & WRITING and said & WHO)) and article.reporter:

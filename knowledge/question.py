@@ -100,7 +100,9 @@ def _ordinary(word: str) -> bool:
     if any(c.isupper() for c in word[1:]):
         return False  # "WBK", "iPhone"
     low = word.lower()
-    return low in stopwords() or is_root(low) or is_root(stem(low))
+    # A reduplication ("Kira-kira", "Masing-masing") is as ordinary as its base.
+    forms = {low, low.split("-")[0]} if "-" in low else {low}
+    return any(f in stopwords() or is_root(f) or is_root(stem(f)) for f in forms)
 
 
 def embedding_text(text: str) -> str:

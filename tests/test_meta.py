@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import dataclasses
+
 import pytest
 
 from knowledge.lexical import LexicalIndex, abbreviations
@@ -16,6 +18,7 @@ from knowledge.meta import meta_answer
         ("Who wrote this article?", "Natisha Andarningtyas"),
         ("siapa editornya?", "Maria Rosari Dwi Putri"),
         ("Artikel ini bersumber dari media apa?", "ANTARA"),
+        ("Berita ini dari kantor berita apa?", "ANTARA"),
         ("Tahun berapa berita ini ditulis?", "2020"),
         ("Berita ini ditulis dari kota mana?", "Jakarta"),
         ("Apa topik utama artikel ini?", "Kementerian Komunikasi dan Informatika mendapat penghargaan"),
@@ -49,3 +52,25 @@ def test_an_abbreviation_matches_a_paragraph_that_spells_it_out(article) -> None
     lexical = LexicalIndex([article])
     # Paragraph 3 says "Wilayah Bebas Korupsi" but never "WBK".
     assert lexical.coverage(["wbk"], (article.id, 3)) == 1.0
+
+
+def test_a_name_the_article_writes_only_in_its_title_is_known(article) -> None:
+    titled = dataclasses.replace(article, title="Nawasena Sabrang raih penghargaan WBK")
+    assert LexicalIndex([titled]).knows_name("Nawasena Sabrang", article.id)
+    assert not LexicalIndex([article]).knows_name("Nawasena Sabrang", article.id)
+
+
+@pytest.mark.parametrize(
+    ("name", "known"),
+    [
+        ("Wapres", True),  # syllables: WAkil PRESiden
+        ("Dirjen", True),  # DIRektur JENderal
+        ("ZI", True),  # written as such
+        ("MK", False),  # two initials would spell too many runs of words
+        ("KPK", False),
+        ("Bambang", False),  # a person's name spells no run of the article's words
+        ("Wamen", False),
+    ],
+)
+def test_an_abbreviation_is_known_when_the_article_spells_out_its_words(article, name: str, known: bool) -> None:
+    assert LexicalIndex([article]).knows_name(name, article.id) is known

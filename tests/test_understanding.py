@@ -42,6 +42,9 @@ def test_names_and_numbers_are_kept_as_typed() -> None:
     assert "Kecamatan Banyumanik" in q.names and "DBD" in q.names
     assert q.numbers == ("2024",)
     assert analyse("Siapa yang menerima?").names == ()  # a capital that starts the sentence is no name
+    # A reduplicated word that starts the sentence is as ordinary as its base.
+    assert analyse("Kira-kira berapa unit kerja yang diusulkan?").names == ()
+    assert analyse("Masing-masing Kecamatan Banyumanik berapa kasus?").names == ("Kecamatan Banyumanik",)
 
 
 def test_english_is_recognised_and_keeps_no_indonesian_terms_of_its_own() -> None:
