@@ -16,7 +16,7 @@ from collections.abc import Iterable
 
 from .chunk import split_sentences
 from .parse import Article
-from .text import content_terms, loose_terms, normalize, stopwords
+from .text import content_terms, loose_terms, normalize, spelled_number, stopwords
 
 Key = tuple[str, int]
 BM25_K1 = 1.2
@@ -160,5 +160,9 @@ class LexicalIndex:
         return any(spells(low, i, 0, True) for i, w in enumerate(words) if w[0] == low[0])
 
     def knows_number(self, number: str, article_id: str) -> bool:
-        """Whether the article writes this number."""
-        return re.search(r"(?<![\d.,])" + re.escape(number) + r"(?![\d])", self.surface[article_id]) is not None
+        """Whether the article writes this number, in figures or, for a whole number up to 1000, in words."""
+        text = self.surface[article_id]
+        if re.search(r"(?<![\d.,])" + re.escape(number) + r"(?![\d])", text):
+            return True
+        spelled = spelled_number(int(number)) if number.isdigit() else None
+        return spelled is not None and re.search(rf"\b{spelled}\b", text) is not None

@@ -81,6 +81,33 @@ def normalize(text: str) -> str:
     return re.sub(r"[“”\"‘’`]", " ", text)
 
 
+_ONES = ("", "satu", "dua", "tiga", "empat", "lima", "enam", "tujuh", "delapan", "sembilan")
+
+
+def spelled_number(n: int) -> str | None:
+    """Indonesian words for 1-1000 ("lima", "dua belas", "seratus dua puluh"): news style spells small numbers.
+
+    A reader types "5 kilo" where the article writes "lima kilogram"; the number is there all the same.
+    """
+    if not 0 < n <= 1000:
+        return None
+    if n == 1000:
+        return "seribu"
+    parts: list[str] = []
+    hundreds, rest = divmod(n, 100)
+    if hundreds:
+        parts.append("seratus" if hundreds == 1 else f"{_ONES[hundreds]} ratus")
+    tens, ones = divmod(rest, 10)
+    if tens == 1:
+        parts.append({0: "sepuluh", 1: "sebelas"}.get(ones, f"{_ONES[ones]} belas"))
+    else:
+        if tens:
+            parts.append(f"{_ONES[tens]} puluh")
+        if ones:
+            parts.append(_ONES[ones])
+    return " ".join(parts)
+
+
 TOKEN = re.compile(r"\d+(?:[.,]\d+)*|[^\W\d_]+(?:-[^\W\d_]+)*")
 
 

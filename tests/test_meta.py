@@ -74,3 +74,23 @@ def test_a_name_the_article_writes_only_in_its_title_is_known(article) -> None:
 )
 def test_an_abbreviation_is_known_when_the_article_spells_out_its_words(article, name: str, known: bool) -> None:
     assert LexicalIndex([article]).knows_name(name, article.id) is known
+
+
+@pytest.mark.parametrize(
+    ("number", "known"),
+    [
+        ("7", True),  # "tujuh pemerintah provinsi"
+        ("9", True),  # "sembilan pemerintah kota"
+        ("681", True),  # in figures
+        ("8", False),  # neither "8" nor "delapan"
+        ("68", False),  # not a prefix of 681
+    ],
+)
+def test_a_number_is_known_in_figures_or_in_words(article, number: str, known: bool) -> None:
+    assert LexicalIndex([article]).knows_number(number, article.id) is known
+
+
+def test_a_number_the_article_spells_out_is_not_refused_as_missing(retriever) -> None:
+    reply = retriever.answer("Ada 7 pemerintah provinsi yang dapat penghargaan?").text
+    assert "tidak membahas" not in reply
+    assert "tujuh pemerintah provinsi" in reply

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from knowledge.text import content_terms, light_stem, loose_terms, normalize, stem, words
+from knowledge.text import content_terms, light_stem, loose_terms, normalize, spelled_number, stem, words
 
 
 def test_chat_spellings_expand() -> None:
@@ -44,3 +44,13 @@ def test_a_shared_full_stem_is_not_a_shared_word() -> None:
     assert content_terms("berapa harga beras") == ["harga", "beras"]
     assert "harga" not in content_terms("Kominfo menerima penghargaan")
     assert "harga" in loose_terms("Kominfo menerima penghargaan")  # the weaker signal still sees it
+
+
+@pytest.mark.parametrize(
+    ("n", "words"),
+    [(1, "satu"), (5, "lima"), (10, "sepuluh"), (11, "sebelas"), (12, "dua belas"), (20, "dua puluh"),
+     (47, "empat puluh tujuh"), (100, "seratus"), (115, "seratus lima belas"), (250, "dua ratus lima puluh"),
+     (1000, "seribu"), (0, None), (1001, None)],
+)
+def test_spelled_number(n: int, words: str | None) -> None:
+    assert spelled_number(n) == words
