@@ -123,17 +123,20 @@ class LexicalIndex:
         if name.lower() in self._long_terms and name in self.abbreviations:
             return True
         text = self.surface[article_id]
-        pieces = [p for p in re.split(r"[\s-]+", normalize(name)) if p]
-        if bool(pieces) and all(re.search(r"(?<!\w)" + re.escape(p), text) for p in pieces):
-            return True
-        return " " not in name.strip() and self._abbreviates(name.strip(), article_id)
+        # Each word of the name is written, or abbreviates words the article writes ("Dirjen SDPPI").
+        pieces = [p for p in re.split(r"[\s-]+", name.strip()) if p]
+        return bool(pieces) and all(
+            re.search(r"(?<!\w)" + re.escape(normalize(p)), text) or self._abbreviates(p, article_id)
+            for p in pieces
+        )
 
     def _abbreviates(self, name: str, article_id: str) -> bool:
         """Whether `name` is an Indonesian abbreviation of words the article writes one after another.
 
         Initials ("WNI": warga negara Indonesia) when the name is in capitals ("SMAN": SMA negeri), and
-        otherwise syllables of at least two letters ("Kabid": kepala bidang, "Dinsos": dinas sosial), so that
-        a person's name does not spell out a run of unrelated words.
+        otherwise syllables of at least two letters ("Dirjen": direktur jenderal, "Dinsos": dinas sosial), so
+        that a person's name does not spell out a run of unrelated words. A syllable must begin its word:
+        "Kabid" (kepala bidang) is not recognised.
         """
         low = name.lower()
         if not low.isalpha() or not 2 <= len(low) <= 12:
