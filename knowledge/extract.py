@@ -18,7 +18,7 @@ from .chunk import split_sentences
 from .lexicon import LANGUAGE_DIR
 from .parse import Article
 from .question import Question
-from .text import content_terms, stopwords
+from .text import DIGIT_WORDS, content_terms, stopwords
 
 PRONOUNS = {"dia", "ia", "beliau"}
 MAX_SUBJECT = 6
@@ -39,8 +39,7 @@ DATE = re.compile(
     rf"|(?:tahun|sejak|pada|hingga|sampai)\s+\d{{4}}"
     rf"|H[+-]\d+)"
 )
-NUMBER_WORDS = ("satu", "dua", "tiga", "empat", "lima", "enam", "tujuh", "delapan", "sembilan", "sepuluh",
-                "sebelas", "seratus", "seribu", "setengah")
+NUMBER_WORDS = (*DIGIT_WORDS, "sepuluh", "sebelas", "seratus", "seribu", "setengah")
 NUMERAL = (r"(?:Rp\s?)?\d+(?:[.,]\d+)*(?:\s*(?:-|–|hingga|sampai)\s*\d+(?:[.,]\d+)*)?"
            r"|(?:" + "|".join(NUMBER_WORDS) + r")(?:\s+(?:belas|puluh|ratus|ribu|juta))?")
 COUNT_PHRASE = re.compile(

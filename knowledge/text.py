@@ -81,7 +81,9 @@ def normalize(text: str) -> str:
     return re.sub(r"[“”\"‘’`]", " ", text)
 
 
-_ONES = ("", "satu", "dua", "tiga", "empat", "lima", "enam", "tujuh", "delapan", "sembilan")
+# 1-9 in words; extract.py builds its number phrases from the same list.
+DIGIT_WORDS = ("satu", "dua", "tiga", "empat", "lima", "enam", "tujuh", "delapan", "sembilan")
+_ONES = ("", *DIGIT_WORDS)
 
 
 def spelled_number(n: int) -> str | None:

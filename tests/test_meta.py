@@ -70,6 +70,11 @@ def test_a_name_the_article_writes_only_in_its_title_is_known(article) -> None:
         ("KPK", False),
         ("Bambang", False),  # a person's name spells no run of the article's words
         ("Wamen", False),
+        # A name of several words: each is written, or abbreviates written words.
+        ("Dirjen SDPPI", True),
+        ("Wapres Ma'ruf Amin", True),
+        ("Kepala BBPPT", False),  # the article never writes "kepala"
+        ("Dirjen Pajak", False),
     ],
 )
 def test_an_abbreviation_is_known_when_the_article_spells_out_its_words(article, name: str, known: bool) -> None:
@@ -94,19 +99,6 @@ def test_a_number_the_article_spells_out_is_not_refused_as_missing(retriever) ->
     reply = retriever.answer("Ada 7 pemerintah provinsi yang dapat penghargaan?").text
     assert "tidak membahas" not in reply
     assert "tujuh pemerintah provinsi" in reply
-
-
-@pytest.mark.parametrize(
-    ("name", "known"),
-    [
-        ("Dirjen SDPPI", True),  # an abbreviation of written words, then a written name
-        ("Wapres Ma'ruf Amin", True),
-        ("Kepala BBPPT", False),  # the article never writes "kepala"
-        ("Dirjen Pajak", False),
-    ],
-)
-def test_each_word_of_a_name_is_written_or_abbreviates_written_words(article, name: str, known: bool) -> None:
-    assert LexicalIndex([article]).knows_name(name, article.id) is known
 
 
 def test_a_title_abbreviated_before_a_name_is_answered(retriever) -> None:
