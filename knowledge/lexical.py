@@ -26,14 +26,44 @@ DEFINITION = re.compile(
 )
 
 
+def _spells_in_order(short: str, long: str) -> bool:
+    letters = iter(long)
+    return all(c in letters for c in short)
+
+
+def long_form(abbr: str, written: str) -> str | None:
+    """The words before "(ABBR)" that the abbreviation stands for, or None if it stands for none of them.
+
+    The shortest run of the last words that starts with the abbreviation's first letter and holds its letters
+    in order: "Komisi I Dewan Perwakilan Rakyat (DPR)" defines DPR as "Dewan Perwakilan Rakyat", "Dinas
+    Kesehatan (Dinkes)" defines Dinkes, and "PT Kereta Api Indonesia (Persero)" defines nothing.
+    """
+    words = written.split()
+    for start in range(len(words) - 1, -1, -1):
+        run = words[start:]
+        if run[0][0].lower() == abbr[0].lower() and _spells_in_order(abbr.lower(), "".join(run).lower()):
+            return " ".join(run)
+    return None
+
+
+def definitions(text: str) -> list[tuple[str, str]]:
+    """(ABBR, long form) for every abbreviation the text defines, in capitals ("WBK") or syllables ("Dinkes")."""
+    found = []
+    for m in DEFINITION.finditer(text):
+        abbr = m["abbr"]
+        long = long_form(abbr, m["long"].strip())
+        if long is not None and (sum(c.isupper() for c in abbr) >= 2 or len(abbr) >= 4):
+            found.append((abbr, long))
+    return found
+
+
 def abbreviations(articles: Iterable[Article]) -> dict[str, str]:
     """ABBR -> long form, from every "Long Name (ABBR)" in the articles."""
     found: dict[str, str] = {}
     for article in articles:
         for para in article.paragraphs:
-            for m in DEFINITION.finditer(para.text):
-                if sum(c.isupper() for c in m["abbr"]) >= 2:
-                    found.setdefault(m["abbr"], m["long"].strip())
+            for abbr, long in definitions(para.text):
+                found.setdefault(abbr, long)
     return found
 
 

@@ -11,7 +11,7 @@ import re
 from dataclasses import dataclass
 from itertools import zip_longest
 
-from .lexical import DEFINITION
+from .lexical import definitions
 from .parse import Article
 from .text import stopwords
 
@@ -71,8 +71,8 @@ def suggestions(article: Article) -> list[Suggestion]:
                 rest.pop()
             if rest:
                 add(f"Berapa {m['noun']} yang {' '.join(rest)}?", para.number, "count")
-        for m in DEFINITION.finditer(para.text):
-            add(f"Apa itu {m['abbr']}?", para.number, "definition")
+        for abbr, _ in definitions(para.text):
+            add(f"Apa itu {abbr}?", para.number, "definition")
     by_kind: dict[str, list[Suggestion]] = {}
     for question, kind, paragraphs in found.values():
         by_kind.setdefault(kind, []).append(Suggestion(question, tuple(paragraphs), kind))

@@ -6,8 +6,9 @@ import dataclasses
 
 import pytest
 
-from knowledge.lexical import LexicalIndex, abbreviations
+from knowledge.lexical import LexicalIndex, abbreviations, definitions, long_form
 from knowledge.meta import meta_answer
+from knowledge.parse import Paragraph
 
 
 @pytest.mark.parametrize(
@@ -46,6 +47,36 @@ def test_abbreviations_are_learned_from_the_article(article) -> None:
     found = abbreviations([article])
     assert found["WBK"] == "Wilayah Bebas Korupsi"
     assert found["WBBM"] == "Wilayah Birokrasi Bersih Melayani"
+
+
+@pytest.mark.parametrize(
+    ("written", "abbr", "long"),
+    [
+        ("Komisi I Dewan Perwakilan Rakyat", "DPR", "Dewan Perwakilan Rakyat"),  # the words it stands for only
+        ("Semarang - Dinas Kesehatan", "Dinkes", "Dinas Kesehatan"),  # syllables, not capitals
+        ("Dinas Perindustrian dan Perdagangan", "Disperindag", "Dinas Perindustrian dan Perdagangan"),
+        ("Majelis hakim Pengadilan Tindak Pidana Korupsi", "Tipikor", "Tindak Pidana Korupsi"),
+        ("PT Kereta Api Indonesia", "Persero", None),  # a legal form, not an abbreviation
+        ("Produk Wisata dan Penyelenggara Kegiatan", "Events", None),  # a translation
+    ],
+)
+def test_the_long_form_is_the_run_of_words_the_abbreviation_spells(written: str, abbr: str, long: str | None) -> None:
+    assert long_form(abbr, written) == long
+
+
+def test_syllable_abbreviations_are_definitions_and_parentheses_of_other_kinds_are_not() -> None:
+    text = ("Dinas Kesehatan (Dinkes) Kota Semarang mencatat 1.126 kasus, kata PT Kereta Api Indonesia (Persero) "
+            "dan Kepala Biro (Humas).")
+    assert definitions(text) == [("Dinkes", "Dinas Kesehatan")]
+
+
+def test_a_paragraph_that_writes_only_the_syllable_abbreviation_matches_its_long_form(article) -> None:
+    paragraphs = (
+        Paragraph(1, "Dinas Kesehatan (Dinkes) Kota Semarang mencatat 1.126 kasus DBD.", 0, 0, 1),
+        Paragraph(2, '"Kenaikannya sangat tajam," kata Kepala Dinkes Kota Semarang, Bambang Suryo Wibowo.', 0, 0, 2),
+    )
+    lexical = LexicalIndex([dataclasses.replace(article, paragraphs=paragraphs)])
+    assert lexical.coverage(["dinas", "kesehatan"], (article.id, 2)) == 1.0
 
 
 def test_an_abbreviation_matches_a_paragraph_that_spells_it_out(article) -> None:
