@@ -427,7 +427,9 @@ class Retriever:
 
         # Stage 3: does the best paragraph answer the question's focus?
         verdict = self.judge(q, ranked)
-        if not verdict.answerable:
+        # "Siapa Ismail?", "apa jabatan Ismail?" of a person the article quotes: the article names them with
+        # their title, so it answers, however few of the question's words a paragraph holds.
+        if not verdict.answerable and not self._role_question(q, speaker):
             return Answer(
                 question=question, found=False, text=not_covered(question, verdict.missing),
                 score=verdict.probability, resolved=resolved.text,

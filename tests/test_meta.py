@@ -136,3 +136,14 @@ def test_a_title_abbreviated_before_a_name_is_answered(retriever) -> None:
     reply = retriever.answer("Siapa Dirjen SDPPI?").text
     assert "tidak membahas" not in reply
     assert "Ismail" in reply
+
+
+@pytest.mark.parametrize("question", ["Apa jabatan Ismail?", "Siapa Ismail?", "What is Ismail's position?"])
+def test_who_a_quoted_person_is_is_answered_with_their_title(retriever, question: str) -> None:
+    answer = retriever.answer(question)
+    assert answer.found
+    assert answer.lead == "Ismail adalah Direktur Jenderal SDPPi."
+
+
+def test_a_question_about_a_quoted_person_that_the_article_does_not_answer_is_still_refused(retriever) -> None:
+    assert not retriever.answer("Siapa istri Ismail?").found
