@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 
 from .chunk import split_sentences
-from .lexicon import LANGUAGE_DIR
+from .lexicon import LANGUAGE_DIR, speech_verbs
 from .parse import Article
 from .question import Question
 from .text import DIGIT_WORDS, content_terms, stopwords
@@ -51,17 +51,6 @@ NUMBER_UNITS = {"persen", "juta", "miliar", "triliun", "ribu", "ratus", "dolar",
                 "kilogram", "kg", "meter", "kilometer", "km", "milimeter", "mm", "unit", "orang", "jiwa"}
 NAME = re.compile(r"\b[A-Z][\w’'.-]*[A-Za-z](?:\s+(?:bin|binti|van|de|al|Al-)?\s*[A-Z][\w’'.-]*[A-Za-z])*")
 NEARBY = 6  # words around a span that tell what it is about
-
-
-@lru_cache(maxsize=1)
-def _speech() -> tuple[frozenset[str], frozenset[str]]:
-    after: set[str] = set()
-    subject: set[str] = set()
-    for line in (LANGUAGE_DIR / "speech.txt").read_text(encoding="utf-8").splitlines():
-        key, sep, rest = line.partition(":")
-        if sep and not key.startswith("#"):
-            (after if key.strip() == "after" else subject).update(rest.split())
-    return frozenset(after), frozenset(subject)
 
 
 @lru_cache(maxsize=1)
@@ -127,7 +116,7 @@ def _mention(text: str) -> str:
 
 def _subject_speaker(sentence: str) -> str | None:
     """'Darmawan mengatakan' -> 'Darmawan'; 'Ia menambahkan' and 'Pelatih asal Belanda itu mengakui' -> 'ia'."""
-    _, subject_verbs = _speech()
+    _, subject_verbs = speech_verbs()
     tokens = sentence.split()
     for i, token in enumerate(tokens[:30]):
         if token.lower().strip(",") in subject_verbs and i > 0:
@@ -149,7 +138,7 @@ def _subject_speaker(sentence: str) -> str | None:
 
 def attributions(paragraph: str) -> list[str]:
     """Everyone the paragraph attributes words to, in order; 'ia' stands for a pronoun or an anaphor."""
-    after, _ = _speech()
+    after, _ = speech_verbs()
     found: list[tuple[int, str]] = []
     verbs = "|".join(sorted(after, key=len, reverse=True))
     for m in re.finditer(rf"\b(?:{verbs})(?P<nya>nya)?\b(?:\s+(?P<rest>[^\s].*))?", paragraph, flags=re.IGNORECASE):

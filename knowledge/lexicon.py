@@ -49,6 +49,18 @@ def question_words() -> dict[str, str]:
 
 
 @lru_cache(maxsize=1)
+def speech_verbs() -> tuple[frozenset[str], frozenset[str]]:
+    """Verbs of saying (speech.txt): those written after a quote ("kata"), and those after a subject."""
+    after: set[str] = set()
+    subject: set[str] = set()
+    for line in _lines("speech.txt"):
+        key, sep, rest = line.partition(":")
+        if sep:
+            (after if key.strip() == "after" else subject).update(rest.split())
+    return frozenset(after), frozenset(subject)
+
+
+@lru_cache(maxsize=1)
 def function_words() -> frozenset[str]:
     """Words that carry no topic, on top of Sastrawi's stopwords."""
     return frozenset(w for line in _lines("function_words.txt") for w in line.split())

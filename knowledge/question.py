@@ -12,7 +12,7 @@ import re
 from dataclasses import dataclass
 from itertools import pairwise
 
-from .lexicon import chat_spellings, looks_english, question_words
+from .lexicon import chat_spellings, looks_english, question_words, speech_verbs
 from .text import content_terms, is_root, light_stem, loose_terms, normalize, stem, stopwords, words
 
 MAX_PHRASE = 3
@@ -128,6 +128,8 @@ def analyse(text: str) -> Question:
     kind = next((k for k in PRECEDENCE if k in kinds), "what")
     if kind == "quote" and "who" in kinds:
         kind = "who_said"
+    if kind == "who" and set(tokens) & speech_verbs()[1]:
+        kind = "who_said"  # "siapa yang menilai ...?" asks who said it
     if kind == "count" and ("hari", "apa") in set(pairwise(tokens)):
         kind = "when"
     sw = stopwords()

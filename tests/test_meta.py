@@ -147,3 +147,10 @@ def test_who_a_quoted_person_is_is_answered_with_their_title(retriever, question
 
 def test_a_question_about_a_quoted_person_that_the_article_does_not_answer_is_still_refused(retriever) -> None:
     assert not retriever.answer("Siapa istri Ismail?").found
+
+
+def test_who_holds_an_opinion_is_answered_with_the_speaker_a_pronoun_stands_for(retriever) -> None:
+    # Paragraph 8 says "menurut dia"; "dia" is the Vice President of paragraph 7.
+    answer = retriever.answer("Siapa yang berpendapat bahwa kepercayaan publik hanya bisa diperoleh dari kerja keras?")
+    assert answer.paragraph == 8
+    assert "Ma'ruf Amin" in (answer.lead or "")

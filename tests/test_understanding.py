@@ -17,6 +17,8 @@ from knowledge.question import analyse, embedding_text
         ("How many work units were proposed?", "count"),
         ("Siapa yang menerima predikat WBK?", "who"),
         ("Siapa yang bilang begitu?", "who_said"),
+        ("Siapa yang menilai revisi itu mendesak?", "who_said"),  # a verb of saying from speech.txt
+        ("Siapa yang berpendapat bahwa kepercayaan publik lahir dari kerja keras?", "who_said"),
         ("Apa kata Ismail?", "quote"),
         ("Ismail bilang apa?", "quote"),
         ("Apa kepanjangan WBK?", "define"),
