@@ -130,6 +130,8 @@ def _subject_speaker(sentence: str) -> str | None:
                     subject.split()[-1].lower() in PRONOUNS):
                 return "ia"
             subject = re.sub(r"^(?:Sementara itu|Selain itu|Namun|Sebelumnya|Menurut dia),?\s+", "", subject)
+            # "Di Pasar Flamboyan, pedagang beras Yanti Lestari mengatakan": where it was said is not who.
+            subject = re.sub(r"^(?:Di|Dalam|Pada|Saat|Usai|Seusai|Dari)\s+[^,]+,\s+(?=[a-z])", "", subject)
             if "," not in subject and len(subject.split()) > MAX_SUBJECT:
                 return None  # a long clause before the verb is not a person ("Kedua pihak memiliki waktu ...")
             return subject if any(w[:1].isupper() for w in subject.split()) else None

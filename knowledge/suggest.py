@@ -11,12 +11,11 @@ import re
 from dataclasses import dataclass
 from itertools import zip_longest
 
+from .extract import paragraph_speakers
 from .lexical import definitions
 from .parse import Article
 from .text import stopwords
 
-CAP_WORD = r"[A-Z][\w.’'-]*"
-QUOTE_VERB = re.compile(r"\b(?i:kata|ujar|ucap|tutur|jelas|tegas|menurut)\s+(?P<who>(?:" + CAP_WORD + r"[ ,]*)+)")
 COUNT = re.compile(r"\b\d[\d.,]*\s+(?P<noun>[a-z]+(?:\s+[a-z]+)?)\s+yang\s+(?P<rest>[a-z]+(?:\s+[a-z]+){0,2})")
 
 
@@ -34,21 +33,12 @@ class Suggestion:
         return self.paragraphs[0]
 
 
-def _speaker(match: re.Match[str]) -> str:
-    """The name in 'kata Direktur Jenderal X, Ismail,': the last capitalised group."""
-    groups = [g.strip() for g in match["who"].split(",") if g.strip()]
-    return groups[-1].rstrip(".") if groups else ""
-
-
 def speakers(article: Article) -> list[str]:
-    """Everyone the article quotes, in order of first appearance."""
-    names: list[str] = []
-    for para in article.paragraphs:
-        for m in QUOTE_VERB.finditer(para.text):
-            name = _speaker(m).replace("’", "'")
-            if name and name not in names:
-                names.append(name)
-    return names
+    """Everyone the article quotes, in order of first appearance, named in full ("Yulia Kartika", not "Yulia").
+
+    The same reading of who speaks as the answers use (extract.py): "kata X", "menurut X" and "X, menilai".
+    """
+    return list(dict.fromkeys(s.name for _, s in sorted(paragraph_speakers(article).items())))
 
 
 def suggestions(article: Article) -> list[Suggestion]:
@@ -60,11 +50,10 @@ def suggestions(article: Article) -> list[Suggestion]:
         if paragraph not in paragraphs:
             paragraphs.append(paragraph)
 
+    quoted = paragraph_speakers(article)
     for para in article.paragraphs:
-        for m in QUOTE_VERB.finditer(para.text):
-            name = _speaker(m).replace("’", "'")
-            if name:
-                add(f"Apa kata {name}?", para.number, "quote")
+        if para.number in quoted:
+            add(f"Apa kata {quoted[para.number].name}?", para.number, "quote")
         for m in COUNT.finditer(para.text):
             rest = m["rest"].split()
             while rest and rest[-1] in stopwords():
