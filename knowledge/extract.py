@@ -12,10 +12,9 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass
-from functools import lru_cache
 
 from .chunk import split_sentences
-from .lexicon import LANGUAGE_DIR, speech_verbs
+from .lexicon import speech_verbs, titles
 from .parse import Article
 from .question import Question
 from .text import DIGIT_WORDS, content_terms, stopwords
@@ -51,13 +50,6 @@ NUMBER_UNITS = {"persen", "juta", "miliar", "triliun", "ribu", "ratus", "dolar",
                 "kilogram", "kg", "meter", "kilometer", "km", "milimeter", "mm", "unit", "orang", "jiwa"}
 NAME = re.compile(r"\b[A-Z][\w’'.-]*[A-Za-z](?:\s+(?:bin|binti|van|de|al|Al-)?\s*[A-Z][\w’'.-]*[A-Za-z])*")
 NEARBY = 6  # words around a span that tell what it is about
-
-
-@lru_cache(maxsize=1)
-def titles() -> frozenset[str]:
-    """Office and rank words written before names."""
-    lines = (LANGUAGE_DIR / "titles.txt").read_text(encoding="utf-8").splitlines()
-    return frozenset(w for line in lines if not line.startswith("#") for w in line.split())
 
 
 @dataclass(frozen=True)

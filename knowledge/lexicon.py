@@ -1,4 +1,5 @@
-"""The language data of knowledge/language/, read once: chat spellings, question words, function words.
+"""The language data of knowledge/language/, read once: chat spellings, question words, function words,
+verbs of saying and titles.
 
 The tables are data, not code, and hold only general language: an entry stays when
 it is ordinary Indonesian (or an English question word) and readers of more than one
@@ -58,6 +59,12 @@ def speech_verbs() -> tuple[frozenset[str], frozenset[str]]:
         if sep:
             (after if key.strip() == "after" else subject).update(rest.split())
     return frozenset(after), frozenset(subject)
+
+
+@lru_cache(maxsize=1)
+def titles() -> frozenset[str]:
+    """Office and rank words written before names (titles.txt)."""
+    return frozenset(w for line in _lines("titles.txt") for w in line.split())
 
 
 @lru_cache(maxsize=1)

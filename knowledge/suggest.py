@@ -38,7 +38,7 @@ def speakers(article: Article) -> list[str]:
 
     The same reading of who speaks as the answers use (extract.py): "kata X", "menurut X" and "X, menilai".
     """
-    return list(dict.fromkeys(s.name for _, s in sorted(paragraph_speakers(article).items())))
+    return list(dict.fromkeys(s.name for s in paragraph_speakers(article).values()))
 
 
 def suggestions(article: Article) -> list[Suggestion]:
