@@ -14,7 +14,7 @@ from functools import lru_cache
 from pathlib import Path
 
 LANGUAGE_DIR = Path(__file__).resolve().parent / "language"
-KINDS = ("count", "who", "when", "where", "why", "how", "define", "quote")
+KINDS = ("count", "who", "when", "where", "why", "how", "define", "quote", "what")
 
 
 def _lines(name: str) -> list[str]:

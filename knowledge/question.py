@@ -25,6 +25,7 @@ PAST = re.compile(
     r"|last (?:year|month|week|season)|previous\w*|earlier|before)\b"
 )
 FOCUS_SPAN = 3
+AFTER_NOUN = {"apa", "mana", "siapa"}  # "lembaga apa", "negara mana", "pemain siapa": they follow their noun
 WORD_CAP = r"(?:[A-Z][\w’'-]*[A-Za-z0-9]|[A-Z]{2,}\w*)"
 CAPITALISED = re.compile(rf"\b{WORD_CAP}(?:\s+{WORD_CAP})*")
 NUMBER = re.compile(r"(?<![\w.,])\d+(?:[.,]\d+)*")  # "2,3" of "2,3GHz" too
@@ -60,21 +61,58 @@ class Question:
         return bool(PAST.search(" ".join(self.words)))
 
 
-def _kinds(tokens: list[str]) -> list[tuple[int, str]]:
-    """(position, kind) of every question word or phrase, longest phrase first at each position."""
+def _kinds(tokens: list[str]) -> list[tuple[int, int, str]]:
+    """(start, end, kind) of every question word or phrase, longest phrase first at each position."""
     table = question_words()
     found = []
     i = 0
     while i < len(tokens):
         for n in range(min(MAX_PHRASE, len(tokens) - i), 0, -1):
-            kind = table.get(" ".join(tokens[i:i + n]))
+            phrase = " ".join(tokens[i:i + n])
+            # "kepanjangannya", "jumlahnya": the question word with the -nya that points back to its topic
+            kind = table.get(phrase) or table.get(phrase.removesuffix("nya"))
             if kind:
-                found.append((i, kind))
+                found.append((i, i + n, kind))
                 i += n
                 break
         else:
             i += 1
     return found
+
+
+def _focus(tokens: list[str], found: list[tuple[int, int, str]], sw: frozenset[str] | set[str]) -> list[str]:
+    """The words the question word asks about, as light stems.
+
+    Indonesian puts "apa", "mana" and "siapa" after the noun they ask about: "lembaga apa?", "di stadion mana
+    Indonesia ...", "pemain Yordania siapa yang ...". "Apa" and "siapa" do so only when they close the phrase
+    ("Menurut Dirjen SDPPI, apa konsekuensi ..." asks about the consequence). Otherwise the focus
+    follows the question word: "berapa rumah", "siapa yang memimpin", "berapa jumlah KPM" (the phrase
+    "berapa jumlah" is one question word, so the focus is what is counted).
+    """
+    asking = {i for start, end, _ in found for i in range(start, end)}
+    for start, end, _ in found:
+        if tokens[start] in AFTER_NOUN and end - start == 1 and start > 0 and tokens[start - 1] not in sw \
+                and start - 1 not in asking \
+                and (tokens[start] == "mana" or end == len(tokens) or tokens[end] in sw):
+            first = start
+            while first > 0 and tokens[first - 1] not in sw and first - 1 not in asking:
+                first -= 1
+            return [light_stem(w) for w in tokens[first:start][: FOCUS_SPAN - 1]]
+    focus: list[str] = []
+    if not found:
+        return focus
+    for i in range(found[0][1], len(tokens)):
+        w = tokens[i]
+        if i in asking or (w == "yang" and not focus):
+            continue  # "siapa yang menerima": the verb after "yang" is the focus
+        if w in sw:
+            if focus:
+                break
+            continue
+        focus.append(light_stem(w))
+        if len(focus) >= FOCUS_SPAN - 1:
+            break
+    return focus
 
 
 def names_in(text: str) -> list[str]:
@@ -124,7 +162,7 @@ def analyse(text: str) -> Question:
     tokens = words(text)
     english = looks_english(tokens)
     found = _kinds(tokens)
-    kinds = {k for _, k in found}
+    kinds = {k for _, _, k in found}
     kind = next((k for k in PRECEDENCE if k in kinds), "what")
     if kind == "quote" and "who" in kinds:
         kind = "who_said"
@@ -132,20 +170,7 @@ def analyse(text: str) -> Question:
         kind = "who_said"  # "siapa yang menilai ...?" asks who said it
     if kind == "count" and ("hari", "apa") in set(pairwise(tokens)):
         kind = "when"
-    sw = stopwords()
-    focus: list[str] = []
-    if found:
-        start = found[0][0] + 1
-        for w in tokens[start:]:
-            if w == "yang" and not focus:
-                continue  # "siapa yang menerima": the verb after "yang" is the focus
-            if w in sw:
-                if focus:
-                    break
-                continue
-            focus.append(light_stem(w))
-            if len(focus) >= FOCUS_SPAN - 1:
-                break
+    focus = _focus(tokens, found, stopwords())
     return Question(
         text=text,
         kind=kind,

@@ -39,6 +39,37 @@ def test_focus_is_what_the_question_word_asks_about() -> None:
     assert analyse("Siapa yang memimpin evakuasi?").focus[0] == "pimpin"
 
 
+@pytest.mark.parametrize(
+    ("question", "focus"),
+    [
+        # "apa", "mana" and "siapa" follow the noun they ask about
+        ("Predikat itu diberikan oleh lembaga apa?", ("lembaga",)),
+        ("Kecamatan mana saja yang terdampak banjir?", ("kecamatan",)),
+        ("Di stadion mana Indonesia melawan Yordania?", ("stadion",)),
+        ("Pemain Yordania siapa yang diusir wasit?", ("pemain", "yordania")),
+        ("dia asalnya dari negara mana?", ("negara",)),
+        # ... but a question word that opens its phrase asks about what follows it
+        ("Menurut Dirjen SDPPI, apa konsekuensi predikat itu?", ("dirjen", "sdppi")),
+        ("Apa jabatan Ismail?", ("jabatan", "ismail")),
+        ("Which river overflowed?", ("river", "overflowed")),
+        # "berapa jumlah", "berapa banyak": what is counted, not the word for a quantity
+        ("Berapa jumlah KPM fiktif yang ditemukan penyidik?", ("kpm", "fiktif")),
+        ("Berapa banyak dukungan yang terkumpul?", ("dukungan",)),
+        ("Berapa nilai ekspor CPO pada Oktober 2023?", ("ekspor", "cpo")),
+        ("Apa kata jaksa Dedi soal putusan hakim?", ("jaksa", "dedi")),
+        # a question word with -nya is still the question word, not the noun "apa" belongs to
+        ("WBK sama WBBM tuh kepanjangannya apa aja?", ()),
+    ],
+)
+def test_focus_is_the_noun_the_question_word_belongs_to(question: str, focus: tuple[str, ...]) -> None:
+    assert analyse(question).focus == focus
+
+
+def test_a_question_word_with_nya_keeps_its_kind() -> None:
+    assert analyse("WBK tuh kepanjangannya apa?").kind == "define"
+    assert analyse("Menurutnya, kenapa kasus naik?").kind == "quote"
+
+
 def test_names_and_numbers_are_kept_as_typed() -> None:
     q = analyse("Berapa kasus DBD di Kecamatan Banyumanik pada 2024?")
     assert "Kecamatan Banyumanik" in q.names and "DBD" in q.names
