@@ -89,3 +89,10 @@ def not_covered(question: str, missing: str | None = None) -> str:
     topic = missing or " ".join(w for w in words(question) if w not in sw)[:80].strip()
     about = f" soal {topic}" if topic else " hal itu"
     return f"Maaf, artikel ini tidak membahas{about}. Coba tanyakan hal lain tentang isi artikelnya."
+
+
+def not_defined(abbreviations: list[str]) -> str:
+    """The honest reply to "apa kepanjangan X?" when the article writes X but never spells it out."""
+    named = " dan ".join(abbreviations)
+    return (f"Maaf, artikel ini tidak menuliskan kepanjangan {named}. "
+            "Coba tanyakan hal lain tentang isi artikelnya.")

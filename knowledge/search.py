@@ -23,14 +23,14 @@ from dataclasses import dataclass, replace
 
 import numpy as np
 
-from .answer import Answer, compose, not_covered, whole_quotes
+from .answer import Answer, compose, not_covered, not_defined, whole_quotes
 from .chunk import Passage, split_sentences
 from .embed import Embedder, QueryVector, vector_key
 from .extract import Speaker, lead_for, paragraph_speakers
 from .features import Asked, answer_features, rank_features, sentence_features
 from .followup import Context, Resolved, focus_of, resolve
 from .index import IndexNotReady, LoadedIndex, load_index
-from .lexical import Key, LexicalIndex
+from .lexical import Key, LexicalIndex, definitions
 from .meta import meta_answer
 from .model import AnswerModel, load_model
 from .parse import Article, ArticleParseError, Paragraph, parse_article
@@ -323,6 +323,20 @@ class Retriever:
         lo, hi = whole_quotes(para.text, *sentence)
         return ((lo, hi) if hi - lo <= MAX_QUOTE else sentence), sentence
 
+    def _defining(self, q: Question, article_id: str) -> tuple[Key | None, list[str]]:
+        """For "apa kepanjangan X?": the paragraph that spells out most of the abbreviations asked, and those
+        the article never spells out.
+
+        Only one-word names count as the abbreviations asked ("WBK", "Dinkes"); a question naming none
+        (a follow-up's "kepanjangannya apa?") is left to the fitted model.
+        """
+        asked = {n.lower(): n for n in q.names if " " not in n}
+        spelled = {k: {abbr.lower() for abbr, _ in definitions(p.text)} & set(asked)
+                   for k, p in self._paragraphs.items() if k[0] == article_id}
+        undefined = [n for low, n in asked.items() if not any(low in found for found in spelled.values())]
+        best = max(spelled, key=lambda k: (len(spelled[k]), -k[1]), default=None)
+        return (best if best is not None and spelled[best] else None), undefined
+
     def _role_question(self, q: Question, speaker: Speaker | None) -> bool:
         """'Siapa Ismail?', 'apa jabatan Ismail?': asks who the person is, nothing else."""
         if speaker is None or q.kind not in {"who", "what"}:
@@ -338,10 +352,10 @@ class Retriever:
         if q.kind == "who_said" and here is not None:
             return f"{here.name} ({here.mention})." if here.mention != here.name else f"{here.name}."
         if q.kind == "define":
-            for abbr, long in self.lexical.abbreviations.items():
-                if abbr.lower() in {t.lower() for t in q.words} and long in quote:
-                    return f"{abbr} adalah singkatan dari {long}."
-            return None
+            asked = {t.lower() for t in q.words}
+            spelled = [f"{abbr} adalah singkatan dari {long}" for abbr, long in dict(definitions(quote)).items()
+                       if abbr.lower() in asked]
+            return "; ".join(spelled) + "." if spelled else None
         return lead_for(q, quote)
 
     # --- stage 1: resolve --------------------------------------------------------------------------
@@ -424,6 +438,21 @@ class Retriever:
                 suggestions=self.suggest(exclude=question, article=context.article),
                 context=Context(question=resolved.text, article=context.article, source=about.id),
             )
+
+        # "Apa kepanjangan WBK?" is answered exactly when the article spells the abbreviation out, and only then.
+        if q.kind == "define" and not q.english:
+            defining, undefined = self._defining(q, in_view or top_article)
+            if undefined:
+                return Answer(
+                    question=question, found=False, text=not_defined(undefined), score=0.0, resolved=resolved.text,
+                    suggestions=self.suggest(exclude=question, article=context.article), context=context,
+                )
+            if defining is not None:
+                ranked = ranked.taking(sorted(range(len(ranked.candidates)),
+                                              key=lambda i: ranked.candidates[i].key != defining))
+                if ranked.candidates and ranked.candidates[0].key == defining:
+                    return self._from_candidate(question, resolved.text, q, speaker, ranked.candidates[0], 1.0,
+                                                context)
 
         # Stage 3: does the best paragraph answer the question's focus?
         verdict = self.judge(q, ranked)

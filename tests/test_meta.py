@@ -154,3 +154,17 @@ def test_who_holds_an_opinion_is_answered_with_the_speaker_a_pronoun_stands_for(
     answer = retriever.answer("Siapa yang berpendapat bahwa kepercayaan publik hanya bisa diperoleh dari kerja keras?")
     assert answer.paragraph == 8
     assert "Ma'ruf Amin" in (answer.lead or "")
+
+
+def test_an_abbreviation_the_article_spells_out_is_answered_with_its_long_form(retriever) -> None:
+    answer = retriever.answer("WBK sama WBBM tuh kepanjangannya apa aja?")
+    assert answer.found
+    assert answer.lead == ("WBK adalah singkatan dari Wilayah Bebas Korupsi; "
+                           "WBBM adalah singkatan dari Wilayah Birokrasi Bersih Melayani.")
+
+
+def test_an_abbreviation_the_article_writes_but_never_spells_out_is_not_guessed(retriever) -> None:
+    # The article counts "19 LPNK" and never says what LPNK stands for.
+    answer = retriever.answer("Apa kepanjangan LPNK?")
+    assert not answer.found
+    assert "tidak menuliskan kepanjangan LPNK" in answer.text
