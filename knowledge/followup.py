@@ -23,6 +23,7 @@ ALLCAPS = re.compile(r"\b[A-Z]{2,}[A-Za-z]*\b")
 COUNTED = re.compile(
     r"\b(?:berapa|brp|jumlah)\s+(?:banyak\s+)?(?P<what>[a-z]+(?:\s+(?!yang|yg)[a-z]+)?)", re.IGNORECASE
 )
+PREPOSITION = re.compile(r"(di|ke|dari|pada|untuk|buat|in|at|to|from|for)\s+", re.IGNORECASE)
 QUESTION_WORD = re.compile(r"\b(siapa|apa|berapa|kapan|mengapa)\b", re.IGNORECASE)
 
 
@@ -69,8 +70,11 @@ def resolve(question: str, context: Context) -> Resolved:
     words = text.split()
     if m and context.question and len(words) <= 5 and not QUESTION_WORD.search(m["focus"]):
         new_focus = m["focus"].strip(" ?")
-        if context.focus and re.search(re.escape(context.focus), context.question, re.IGNORECASE):
-            text = re.sub(re.escape(context.focus), new_focus, context.question, count=1, flags=re.IGNORECASE)
+        # "kalau di SMK?" after "... di SMA?": the reader's own "di" takes the place of the question's
+        lead = PREPOSITION.match(new_focus)
+        swapped = (rf"(?:\b{re.escape(lead.group(1))}\s+)?" if lead else "") + re.escape(context.focus)
+        if context.focus and re.search(swapped, context.question, re.IGNORECASE):
+            text = re.sub(swapped, lambda _: new_focus, context.question, count=1, flags=re.IGNORECASE)
         else:
             text = f"{context.question.rstrip(' ?')} {new_focus}?"
         return Resolved(text, False, speaker)
