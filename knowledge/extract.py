@@ -71,6 +71,7 @@ class Speaker:
 
 
 MAX_NAME_WORDS = 3
+DEGREE = re.compile(r"[A-Z][a-z]{0,3}(?:\.[A-Za-z]{1,4})+")  # "Sp.A", "S.H", "M.Si", "S.Kom": academic degrees
 
 
 def person_name(mention: str, common: frozenset[str] = frozenset()) -> str:
@@ -80,22 +81,42 @@ def person_name(mention: str, common: frozenset[str] = frozenset()) -> str:
     `common`: words the article also writes in lower case, which a name does not start with ("Kemenangan").
     """
     parts = [p.strip() for p in mention.split(",") if p.strip()]
-    if len(parts) > 1 and parts[1][:1].islower():  # "Sri Wahyuningsih, warga Kelurahan ...": name, then who
+    while len(parts) > 1 and DEGREE.fullmatch(parts[-1].rstrip(".")):
+        parts.pop()  # "dr. Anindya Puspitasari, Sp.A", "Prof. Febrian, S.H., M.Hum": degrees follow the name
+    # "Sri Wahyuningsih, warga ...": the name, then who she is; but "dr. Anindya" is an abbreviated title
+    if len(parts) > 1 and parts[1][:1].islower() and not parts[1].split()[0].endswith("."):
         parts = parts[:1]
     if not parts or re.search(r"\([A-Z]{2,}\w*\)", parts[-1]):
         return ""  # "Persatuan Sepak Bola Seluruh Indonesia (PSSI)": an organisation
-    last = re.sub(r"\s*\([^)]*\)", "", parts[-1]).strip()
+    last = re.sub(r"\s*\([^)]*\)", "", parts[-1]).strip().split()
     name: list[str] = []
-    for word in reversed(last.split()):
+    for i in range(len(last) - 1, -1, -1):
+        word = last[i]
         bare = word.strip(".")
-        if not bare[:1].isupper() or bare.lower() in titles() or word.lower().rstrip(".") in titles() \
-                or (bare.isupper() and len(bare) > 1) or re.fullmatch(r"(?:[A-Z]\.)+", word) \
+        if not bare[:1].isupper() or (bare.isupper() and len(bare) > 1) or re.fullmatch(r"(?:[A-Z]\.)+", word) \
                 or len(name) == MAX_NAME_WORDS:
             break
+        if (bare.lower() in titles() or word.lower().rstrip(".") in titles()) and not (name and _given(last, i - 1)):
+            break  # a title ends the name, but "Abdul Hakim Lubis" is a name with a title's word inside it
         name.insert(0, word)
+    if len(name) == MAX_NAME_WORDS and len(last) > len(name) and _acronym(last[-len(name) - 1]):
+        name.pop(0)  # "AJI Indonesia Taufik Hidayatullah": the place after an acronym belongs to the organisation
     while name and name[0].lower() in common:
         name.pop(0)
     return " ".join(name).replace("’", "'")
+
+
+def _given(words: list[str], i: int) -> bool:
+    """Whether words[i] can open a name: capitalised, neither a title nor an acronym."""
+    if i < 0:
+        return False
+    bare = words[i].strip(".")
+    return bare[:1].isupper() and not _acronym(bare) and bare.lower() not in titles() and "." not in words[i]
+
+
+def _acronym(word: str) -> bool:
+    bare = word.strip(".,")
+    return len(bare) > 1 and bare.isupper()
 
 
 def _mention(text: str) -> str:

@@ -103,6 +103,13 @@ def test_speakers_include_pronoun_references(article) -> None:
     ("Yusnidar (45)", "Yusnidar"),
     ("Majelis hakim", ""),  # no one named
     ("Persatuan Sepak Bola Seluruh Indonesia (PSSI)", ""),  # an organisation
+    # a title in lower case after the comma starts the name, and a degree after it is not the name
+    ("dokter spesialis anak RSUD K.R.M.T. Wongsonegoro, dr. Anindya Puspitasari, Sp.A", "Anindya Puspitasari"),
+    ("Guru Besar Hukum Pidana Universitas Sriwijaya, Prof. Febrian, S.H., M.Hum", "Febrian"),
+    # a title's word inside a name, and a place that belongs to the organisation before the name
+    ("anggota Komisi I dari Fraksi Partai Keadilan Sejahtera (PKS), Abdul Hakim Lubis", "Abdul Hakim Lubis"),
+    ("Ketua Umum AJI Indonesia Taufik Hidayatullah", "Taufik Hidayatullah"),
+    ("Hakim Ketua Budi Santoso", "Budi Santoso"),
 ])
 def test_person_names_come_after_titles_and_before_descriptions(mention: str, name: str) -> None:
     assert person_name(mention) == name
@@ -121,6 +128,11 @@ def test_person_names_come_after_titles_and_before_descriptions(mention: str, na
          "Siapa yang menerima predikat WBK?", False),
         ("according to her, what caused the flood?", Context("Apa kata prakirawan BMKG?", "Novia Ramadhani"),
          "according to Novia Ramadhani, what caused the flood?", False),
+        # the preposition the reader repeats is not written twice
+        ("kalau di SMK?", Context("Berapa persen kuota jalur prestasi di SMA?", "", "SMA"),
+         "Berapa persen kuota jalur prestasi di SMK?", False),
+        ("kalau ke Malaysia?", Context("Berapa nilai ekspor ke RRT?", "", "RRT"), "Berapa nilai ekspor ke Malaysia?",
+         False),
     ],
 )
 def test_follow_ups_become_standalone_questions(question: str, context: Context, expected: str, more: bool) -> None:
