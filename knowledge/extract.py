@@ -96,7 +96,8 @@ def person_name(mention: str, common: frozenset[str] = frozenset()) -> str:
         if not bare[:1].isupper() or (bare.isupper() and len(bare) > 1) or re.fullmatch(r"(?:[A-Z]\.)+", word) \
                 or len(name) == MAX_NAME_WORDS:
             break
-        if (bare.lower() in titles() or word.lower().rstrip(".") in titles()) and not (name and _given(last, i - 1)):
+        if (bare.lower() in titles() or word.lower().rstrip(".") in titles()) \
+                and not (name and _given(last, i - 1, common)):
             break  # a title ends the name, but "Abdul Hakim Lubis" is a name with a title's word inside it
         name.insert(0, word)
     if len(name) == MAX_NAME_WORDS and len(last) > len(name) and _acronym(last[-len(name) - 1]):
@@ -106,12 +107,14 @@ def person_name(mention: str, common: frozenset[str] = frozenset()) -> str:
     return " ".join(name).replace("’", "'")
 
 
-def _given(words: list[str], i: int) -> bool:
-    """Whether words[i] can open a name: capitalised, neither a title nor an acronym."""
+def _given(words: list[str], i: int, common: frozenset[str]) -> bool:
+    """Whether words[i] can open a name: capitalised, and neither a title, an acronym nor a word the article
+    also writes in lower case ("Abdul Hakim Lubis", but "Majelis Hakim Dedi Santoso")."""
     if i < 0:
         return False
     bare = words[i].strip(".")
-    return bare[:1].isupper() and not _acronym(bare) and bare.lower() not in titles() and "." not in words[i]
+    return bare[:1].isupper() and not _acronym(bare) and bare.lower() not in titles() and "." not in words[i] \
+        and bare.lower() not in common
 
 
 def _acronym(word: str) -> bool:

@@ -115,6 +115,11 @@ def test_person_names_come_after_titles_and_before_descriptions(mention: str, na
     assert person_name(mention) == name
 
 
+def test_a_title_written_in_lower_case_elsewhere_is_not_a_first_name() -> None:
+    # "majelis hakim menjatuhkan vonis": "Majelis" is a word, so "Hakim" here is a title, not a name
+    assert person_name("Ketua Majelis Hakim Dedi Santoso", frozenset({"majelis"})) == "Dedi Santoso"
+
+
 @pytest.mark.parametrize(
     ("question", "context", "expected", "more"),
     [
