@@ -353,9 +353,13 @@ class Retriever:
             return f"{here.name} ({here.mention})." if here.mention != here.name else f"{here.name}."
         if q.kind == "define":
             asked = {t.lower() for t in q.words}
-            spelled = [f"{abbr} adalah singkatan dari {long}" for abbr, long in dict(definitions(quote)).items()
-                       if abbr.lower() in asked]
-            return "; ".join(spelled) + "." if spelled else None
+            # the quote's own definitions first, then a long form defined elsewhere that the quote writes
+            spelled = dict(definitions(quote))
+            for abbr, long in self.lexical.abbreviations.items():
+                if long in quote:
+                    spelled.setdefault(abbr, long)
+            leads = [f"{abbr} adalah singkatan dari {long}" for abbr, long in spelled.items() if abbr.lower() in asked]
+            return "; ".join(leads) + "." if leads else None
         return lead_for(q, quote)
 
     # --- stage 1: resolve --------------------------------------------------------------------------
