@@ -56,6 +56,21 @@ class Question:
         return bool(FREQUENCY.search(" ".join(self.words)))
 
     @property
+    def anaphoric(self) -> bool:
+        """A noun with -nya points back ("sekolahnya", "selisihnya", "pendaftarannya"): after an answer, to it.
+
+        Not a question word with -nya ("kepanjangannya") nor an adverb built on it ("selanjutnya",
+        "sebelumnya"), whose base is no noun.
+        """
+        table = question_words()
+        for w in re.findall(r"[^\W\d_]+(?=-?nya\b)", self.text.lower()):
+            base = w.removesuffix("-")
+            if len(base) >= 3 and base not in stopwords() and base not in table and (
+                    is_root(base) or base.endswith("an") or (not base.startswith("se") and is_root(stem(base)))):
+                return True
+        return False
+
+    @property
     def past(self) -> bool:
         """The question asks about an earlier time ("tahun lalu", "sebelumnya")."""
         return bool(PAST.search(" ".join(self.words)))

@@ -378,7 +378,7 @@ class Retriever:
         if resolved.wants_more and speaker is not None and speaker.name == context.speaker:
             exclude = avoid + tuple(k for k in self._speakers if k[0] == context.source and k[1] in context.paragraphs)
         previous = tuple((context.source, p) for p in context.paragraphs[-1:]) if context.source else ()
-        elliptic = bool(context.question) and q.size <= ELLIPTIC_SIZE
+        elliptic = bool(context.question) and (q.size <= ELLIPTIC_SIZE or q.anaphoric)
         return Turn(resolved, q, within, speaker, exclude, Asked(speaker, previous, followup or elliptic))
 
     # --- the answer ------------------------------------------------------------------------------

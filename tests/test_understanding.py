@@ -149,3 +149,16 @@ def test_follow_ups_become_standalone_questions(question: str, context: Context,
 def test_focus_is_the_abbreviation_or_the_counted_noun() -> None:
     assert focus_of("Apa kepanjangan WBK?") == "WBK"
     assert focus_of("Berapa kementerian yang dapat penghargaan?") == "kementerian"
+
+
+@pytest.mark.parametrize(("question", "anaphoric"), [
+    ("berapa pendaftar di sekolahnya?", True),  # her school: the one the last answer was about
+    ("selisihnya sama harga pasar sekarang berapa?", True),
+    ("menurutnya apa penyebabnya?", True),
+    ("kepanjangannya apa?", False),  # a question word with -nya
+    ("selanjutnya bagaimana?", False),  # an adverb, se-...-nya
+    ("kalau bulan sebelumnya?", False),
+    ("Berapa rumah yang terendam?", False),
+])
+def test_a_noun_with_nya_points_back_to_what_was_said_before(question: str, anaphoric: bool) -> None:
+    assert analyse(question).anaphoric is anaphoric
