@@ -31,6 +31,7 @@ from .features import Asked, answer_features, rank_features, sentence_features
 from .followup import Context, Resolved, focus_of, resolve
 from .index import IndexNotReady, LoadedIndex, load_index
 from .lexical import Key, LexicalIndex, definitions
+from .lexicon import speech_verbs
 from .meta import meta_answer
 from .model import AnswerModel, load_model
 from .parse import Article, ArticleParseError, Paragraph, parse_article
@@ -372,7 +373,10 @@ class Retriever:
             next(iter(self.articles)) if len(self.articles) == 1 else "")
         q = analyse(resolved.text)
         speaker = self.named_speaker(q, within)
-        if speaker is None and resolved.wants_more and context.speaker:
+        # "selain itu, apa lagi yang disampaikan?" asks for more of the same person; "selain itu, sisa pasalnya
+        # dibahas di mana?" asks something new, possibly in the same paragraph
+        asks_speech = q.kind in ("quote", "who_said") or bool(set(q.words) & set().union(*speech_verbs()))
+        if speaker is None and resolved.wants_more and context.speaker and asks_speech:
             speaker = next((s for s in self._speakers.values() if s.name == context.speaker), None)
         exclude: tuple[Key, ...] = avoid
         if resolved.wants_more and speaker is not None and speaker.name == context.speaker:

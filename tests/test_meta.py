@@ -168,3 +168,17 @@ def test_an_abbreviation_the_article_writes_but_never_spells_out_is_not_guessed(
     answer = retriever.answer("Apa kepanjangan LPNK?")
     assert not answer.found
     assert "tidak menuliskan kepanjangan LPNK" in answer.text
+
+
+def test_besides_that_asks_something_new_without_leaving_the_speakers_paragraphs(retriever) -> None:
+    first = retriever.answer("Apa kata Ismail?")
+    assert first.paragraph == 4
+    # "selain itu" opens a new question here, whose answer is in the paragraph just quoted
+    answer = retriever.answer("selain itu, standar apa yang harus dipertahankan Kominfo?", first.context)
+    assert answer.found and answer.paragraph == 4
+
+
+def test_what_else_a_person_said_leaves_out_what_was_quoted(retriever) -> None:
+    first = retriever.answer("Apa kata Ismail?")
+    answer = retriever.answer("selain itu, apa lagi yang dikatakan tentang unit kerja Kominfo?", first.context)
+    assert answer.found and answer.paragraph == 2
