@@ -36,6 +36,15 @@ ANSWER_FEATURES = (
 SENTENCE_FEATURES = ("dense", "gap", "coverage", "focus", "evidence", "focus_count", "names", "first", "speaker")
 
 
+def background(text: str) -> bool:
+    """A paragraph that opens on an earlier time ("Tahun lalu, ...", "Sebelumnya, ...") tells the background.
+
+    Only the opening counts: "tidak pernah" or "lebih dulu" inside a paragraph about now does not make it one.
+    """
+    opening = normalize(text.split(",", 1)[0]) if "," in text else ""
+    return len(opening.split()) <= 4 and bool(PAST.search(opening))
+
+
 def _share(wanted: set[str], have: set[str]) -> float:
     return len(wanted & have) / len(wanted) if wanted else 0.0
 
@@ -97,7 +106,7 @@ def rank_features(
             "speaker_other": float(named is not None and here is not None and here.name != named.name),
             "names": _names_share(q, text),
             "numbers": _numbers_share(q, text),
-            "background": float(bool(PAST.search(normalize(text))) and not q.past),
+            "background": float(background(text) and not q.past),
             "lead": float(c.paragraph == 1),
             "previous": float(asked.followup and c.key in asked.previous),
         })

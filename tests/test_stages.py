@@ -13,7 +13,7 @@ import pytest
 import yaml
 
 from knowledge.extract import best_span, date_spans, lead_for, number_spans
-from knowledge.features import ANSWER_FEATURES, RANK_FEATURES, SENTENCE_FEATURES
+from knowledge.features import ANSWER_FEATURES, RANK_FEATURES, SENTENCE_FEATURES, background
 from knowledge.followup import Context
 from knowledge.model import MODEL_PATH, Linear, load_model
 from knowledge.question import analyse
@@ -140,3 +140,14 @@ def test_the_cards_core_questions_are_answered_however_they_are_typed(
 ) -> None:
     answer = retriever.answer(question, Context())
     assert answer.found and any(e in answer.text for e in expected.split("|")), answer.text
+
+
+@pytest.mark.parametrize(("text", "is_background"), [
+    ("Tahun lalu, Kementerian Kominfo melalui Unit Kerja Direktorat Operasi Sumber Daya juga mendapat predikat.", True),
+    ("Sebelumnya, pada Desember 2023, banjir juga merendam sekitar 600 rumah.", True),
+    # an earlier time inside a paragraph about now does not make it background
+    ('"Kami tidak pernah berniat membungkam pers," kata Hendrawan.', False),
+    ("Indonesia unggul lebih dulu lewat sundulan Rafli, lalu Yordania menyamakan skor.", False),
+])
+def test_a_background_paragraph_opens_on_an_earlier_time(text: str, is_background: bool) -> None:
+    assert background(text) is is_background
