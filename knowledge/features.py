@@ -106,7 +106,7 @@ def rank_features(
             "speaker_other": float(named is not None and here is not None and here.name != named.name),
             "names": _names_share(q, text),
             "numbers": _numbers_share(q, text),
-            "background": float(background(text) and not q.past),
+            "background": (-1.0 if q.past else 1.0) * background(text),
             "lead": float(c.paragraph == 1),
             "previous": float(asked.followup and c.key in asked.previous),
         })

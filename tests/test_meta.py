@@ -182,3 +182,9 @@ def test_what_else_a_person_said_leaves_out_what_was_quoted(retriever) -> None:
     first = retriever.answer("Apa kata Ismail?")
     answer = retriever.answer("selain itu, apa lagi yang dikatakan tentang unit kerja Kominfo?", first.context)
     assert answer.found and answer.paragraph == 2
+
+
+def test_a_question_about_last_year_is_answered_from_the_background_paragraph(retriever) -> None:
+    # paragraph 3 opens "Tahun lalu, ..."; a question about now is steered away from it, one about then to it
+    answer = retriever.answer("Which Kominfo unit got the WBK predicate last year?")
+    assert answer.found and answer.paragraph == 3
