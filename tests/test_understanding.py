@@ -56,6 +56,7 @@ def test_focus_is_what_the_question_word_asks_about() -> None:
         ("Berapa jumlah KPM fiktif yang ditemukan penyidik?", ("kpm", "fiktif")),
         ("Berapa banyak dukungan yang terkumpul?", ("dukungan",)),
         ("Berapa nilai ekspor CPO pada Oktober 2023?", ("ekspor", "cpo")),
+        ("Berapa lama kurungan pengganti kalau dendanya tidak dibayar?", ("kurungan", "pengganti")),
         ("Apa kata jaksa Dedi soal putusan hakim?", ("jaksa", "dedi")),
         # a question word with -nya is still the question word, not the noun "apa" belongs to
         ("WBK sama WBBM tuh kepanjangannya apa aja?", ()),
