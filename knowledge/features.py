@@ -26,7 +26,7 @@ TYPED = {"count", "when", "who", "who_said", "where", "quote", "define"}
 RANK_FEATURES = (
     "dense", "best", "dense_gap", "best_gap", "bm25", "coverage", "sentence_coverage", "loose_only", "focus",
     "evidence", "focus_count", "no_number", "speaker_same", "speaker_other", "names", "numbers", "background",
-    "lead", "previous",
+    "lead", "previous", "background_now",
 )
 ANSWER_FEATURES = (
     "top_score", "margin", "top_best", "top_z", "coverage", "sentence_coverage", "focus", "evidence", "focus_count",
@@ -109,6 +109,7 @@ def rank_features(
             "background": (-1.0 if q.past else 1.0) * background(text),
             "lead": float(c.paragraph == 1),
             "previous": float(asked.followup and c.key in asked.previous),
+            "background_now": float(q.present and not q.past and background(text)),
         })
     return rows
 

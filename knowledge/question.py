@@ -24,6 +24,9 @@ PAST = re.compile(
     r"\b((?:tahun|bulan|pekan|minggu|musim|hari) lalu|kemarin|sebelum\w*|pernah|lebih dulu"
     r"|last (?:year|month|week|season)|previous\w*|earlier|before)\b"
 )
+PRESENT = re.compile(
+    r"\b((?:tahun|bulan|pekan|minggu|musim|hari) ini|sekarang|saat ini|kini|this (?:year|month|week)|now|currently)\b"
+)
 FOCUS_SPAN = 3
 AFTER_NOUN = {"apa", "mana", "siapa"}  # "lembaga apa", "negara mana", "pemain siapa": they follow their noun
 WORD_CAP = r"(?:[A-Z][\w’'-]*[A-Za-z0-9]|[A-Z]{2,}\w*)"
@@ -69,6 +72,11 @@ class Question:
                     is_root(base) or base.endswith("an") or (not base.startswith("se") and is_root(stem(base)))):
                 return True
         return False
+
+    @property
+    def present(self) -> bool:
+        """The question says it asks about now ("tahun ini", "sekarang", "this year")."""
+        return bool(PRESENT.search(" ".join(self.words)))
 
     @property
     def past(self) -> bool:

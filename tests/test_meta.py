@@ -188,3 +188,9 @@ def test_a_question_about_last_year_is_answered_from_the_background_paragraph(re
     # paragraph 3 opens "Tahun lalu, ..."; a question about now is steered away from it, one about then to it
     answer = retriever.answer("Which Kominfo unit got the WBK predicate last year?")
     assert answer.found and answer.paragraph == 3
+
+
+def test_a_question_about_this_year_is_answered_from_the_paragraph_about_now(retriever) -> None:
+    # paragraph 3 ("Tahun lalu, ...") names last year's unit; "tahun ini" asks for this year's (paragraph 2)
+    answer = retriever.answer("Unit kerja Kominfo apa yang tahun ini dapat WBK?")
+    assert answer.found and answer.paragraph == 2

@@ -163,3 +163,14 @@ def test_focus_is_the_abbreviation_or_the_counted_noun() -> None:
 ])
 def test_a_noun_with_nya_points_back_to_what_was_said_before(question: str, anaphoric: bool) -> None:
     assert analyse(question).anaphoric is anaphoric
+
+
+@pytest.mark.parametrize(("question", "present"), [
+    ("Unit kerja Kominfo apa yang tahun ini dapat WBK?", True),
+    ("Berapa harga beras medium sekarang?", True),
+    ("How many cases were recorded this year?", True),
+    ("Unit mana yang dapat WBK tahun lalu?", False),
+    ("Berapa rumah yang terendam?", False),
+])
+def test_a_question_can_say_it_asks_about_now(question: str, present: bool) -> None:
+    assert analyse(question).present is present
