@@ -91,9 +91,7 @@ def _kinds(tokens: list[str]) -> list[tuple[int, int, str]]:
     i = 0
     while i < len(tokens):
         for n in range(min(MAX_PHRASE, len(tokens) - i), 0, -1):
-            phrase = " ".join(tokens[i:i + n])
-            # "kepanjangannya", "jumlahnya": the question word with the -nya that points back to its topic
-            kind = table.get(phrase) or table.get(phrase.removesuffix("nya"))
+            kind = table.get(" ".join(tokens[i:i + n]))
             if kind:
                 found.append((i, i + n, kind))
                 i += n

@@ -67,6 +67,7 @@ def test_focus_is_the_noun_the_question_word_belongs_to(question: str, focus: tu
 
 
 def test_a_question_word_with_nya_keeps_its_kind() -> None:
+    # words() drops the -nya, so the table needs no entry for it
     assert analyse("WBK tuh kepanjangannya apa?").kind == "define"
     assert analyse("Menurutnya, kenapa kasus naik?").kind == "quote"
 
