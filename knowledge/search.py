@@ -519,7 +519,9 @@ class Retriever:
         rival = next((c for c in ranked.candidates[1:] if c.article_id != top.article_id), None)
         if rival is None or top.best - rival.best >= ARTICLE_MARGIN:
             return None
-        if not self.judge(q, ranked.of_article(rival.article_id)).answerable:
+        # The rival must answer too, unless its passage is the closer one and only the word features put it
+        # second: then the two signals disagree on which article is meant, and the reader should say.
+        if rival.best <= top.best and not self.judge(q, ranked.of_article(rival.article_id)).answerable:
             return None
         mine, theirs = self.lexical.vocabulary[top.article_id], self.lexical.vocabulary[rival.article_id]
         if any((t in mine) != (t in theirs) for t in q.terms):
