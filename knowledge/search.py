@@ -90,6 +90,10 @@ class Ranked:
         return Ranked([self.candidates[i] for i in order], [self.scores[i] for i in order],
                       [self.rows[i] for i in order])
 
+    def first(self, key: Key) -> Ranked:
+        """The same ranking with this paragraph, if it is a candidate, moved to the front."""
+        return self.taking(sorted(range(len(self.candidates)), key=lambda i: self.candidates[i].key != key))
+
 
 @dataclass(frozen=True)
 class Turn:
@@ -430,8 +434,7 @@ class Retriever:
         if self._role_question(q, speaker) and speaker is not None:
             fullest = max((k for k, s in self._speakers.items() if s == speaker),
                           key=lambda k: len(self._speakers[k].mention))
-            ranked = ranked.taking(sorted(range(len(ranked.candidates)),
-                                          key=lambda i: ranked.candidates[i].key != fullest))
+            ranked = ranked.first(fullest)
 
         in_view = within or (context.source if context.source in self.articles else "")
         top_article = ranked.candidates[0].article_id if ranked.candidates else next(iter(self.articles))
@@ -456,8 +459,7 @@ class Retriever:
                     suggestions=self.suggest(exclude=question, article=context.article), context=context,
                 )
             if defining is not None:
-                ranked = ranked.taking(sorted(range(len(ranked.candidates)),
-                                              key=lambda i: ranked.candidates[i].key != defining))
+                ranked = ranked.first(defining)
                 if ranked.candidates and ranked.candidates[0].key == defining:
                     return self._from_candidate(question, resolved.text, q, speaker, ranked.candidates[0], 1.0,
                                                 context)
