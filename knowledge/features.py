@@ -82,9 +82,11 @@ def rank_features(
     top_best = max(c.best for c in candidates)
     top_bm25 = max(c.bm25 for c in candidates) or 1.0
     indonesian = 0.0 if q.english else 1.0
+    past, present = q.past, q.present  # properties that read the question: once, not per candidate
     rows = []
     for c in candidates:
         text = paragraphs[c.key].text
+        earlier = background(text)
         terms = lexical.terms[c.key]
         coverage = lexical.coverage(q.terms, c.key)
         here = speakers.get(c.key)
@@ -106,10 +108,10 @@ def rank_features(
             "speaker_other": float(named is not None and here is not None and here.name != named.name),
             "names": _names_share(q, text),
             "numbers": _numbers_share(q, text),
-            "background": (-1.0 if q.past else 1.0) * background(text),
+            "background": (-1.0 if past else 1.0) * earlier,
             "lead": float(c.paragraph == 1),
             "previous": float(asked.followup and c.key in asked.previous),
-            "background_now": float(q.present and not q.past and background(text)),
+            "background_now": float(present and not past and earlier),
         })
     return rows
 
