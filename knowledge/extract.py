@@ -93,7 +93,7 @@ def person_name(mention: str, common: frozenset[str] = frozenset()) -> str:
     for i in range(len(last) - 1, -1, -1):
         word = last[i]
         bare = word.strip(".")
-        if not bare[:1].isupper() or (bare.isupper() and len(bare) > 1) or re.fullmatch(r"(?:[A-Z]\.)+", word) \
+        if not bare[:1].isupper() or _acronym(bare) or re.fullmatch(r"(?:[A-Z]\.)+", word) \
                 or len(name) == MAX_NAME_WORDS:
             break
         if (bare.lower() in titles() or word.lower().rstrip(".") in titles()) \
@@ -118,6 +118,7 @@ def _given(words: list[str], i: int, common: frozenset[str]) -> bool:
 
 
 def _acronym(word: str) -> bool:
+    """'AJI', 'BPBD': capitals only, so an organisation, not a name."""
     bare = word.strip(".,")
     return len(bare) > 1 and bare.isupper()
 
