@@ -48,7 +48,7 @@ C_GRID = (0.03, 0.1, 0.3, 1.0, 3.0)
 RANK_SIGNS = {
     "dense": 1, "best": 1, "dense_gap": 1, "best_gap": 1, "bm25": 1, "coverage": 1, "sentence_coverage": 1,
     "loose_only": 1, "focus": 1, "evidence": 1, "focus_count": 1, "speaker_same": 1, "names": 1, "numbers": 1,
-    "previous": 1, "no_number": -1, "speaker_other": -1, "background": -1,
+    "previous": 1, "no_number": -1, "speaker_other": -1, "background": -1, "background_now": -1,
 }
 ROUNDS = 3  # fit, re-thread the dialogues with the fitted model, fit again
 
