@@ -83,16 +83,18 @@ def whole_quotes(text: str, start: int, end: int) -> tuple[int, int]:
     return spans[first][0], spans[last][1]
 
 
+ASK_ELSE = "Coba tanyakan hal lain tentang isi artikelnya."  # how every "not covered" reply ends
+
+
 def not_covered(question: str, missing: str | None = None) -> str:
     """The honest reply, echoing the asked topic in the user's own words (never the article's)."""
     sw = stopwords()
     topic = missing or " ".join(w for w in words(question) if w not in sw)[:80].strip()
     about = f" soal {topic}" if topic else " hal itu"
-    return f"Maaf, artikel ini tidak membahas{about}. Coba tanyakan hal lain tentang isi artikelnya."
+    return f"Maaf, artikel ini tidak membahas{about}. {ASK_ELSE}"
 
 
 def not_defined(abbreviations: list[str]) -> str:
     """The honest reply to "apa kepanjangan X?" when the article writes X but never spells it out."""
     named = " dan ".join(abbreviations)
-    return (f"Maaf, artikel ini tidak menuliskan kepanjangan {named}. "
-            "Coba tanyakan hal lain tentang isi artikelnya.")
+    return f"Maaf, artikel ini tidak menuliskan kepanjangan {named}. {ASK_ELSE}"
