@@ -13,7 +13,7 @@ import statistics
 from dataclasses import dataclass
 
 from .extract import Speaker, attributions, evidence, focus_count, has_number, person_name
-from .lexical import Key, LexicalIndex
+from .lexical import Key, LexicalIndex, name_pieces, writes
 from .parse import Paragraph
 from .question import PAST, Question
 from .retrieve import Candidate
@@ -53,7 +53,7 @@ def _names_share(q: Question, text: str) -> float:
     if not q.names:
         return 0.0
     low = normalize(text)
-    return sum(all(p in low for p in normalize(n).split()) for n in q.names) / len(q.names)
+    return sum(all(writes(p, low) for p in name_pieces(n)) for n in q.names) / len(q.names)
 
 
 def _numbers_share(q: Question, text: str) -> float:

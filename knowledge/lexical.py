@@ -15,6 +15,7 @@ from collections import Counter, defaultdict
 from collections.abc import Iterable
 
 from .chunk import split_sentences
+from .lexicon import english_names
 from .parse import Article
 from .text import content_terms, loose_terms, normalize, spelled_number, stopwords
 
@@ -65,6 +66,22 @@ def abbreviations(articles: Iterable[Article]) -> dict[str, str]:
             for abbr, long in definitions(para.text):
                 found.setdefault(abbr, long)
     return found
+
+
+def name_pieces(name: str) -> list[str]:
+    """The words of a name, split at spaces and hyphens ("Corruption-Free Zone": three)."""
+    return [p for p in re.split(r"[\s-]+", name.strip()) if p]
+
+
+def writes(piece: str, text: str) -> bool:
+    """Whether the normalised text writes this word of a name at the start of a word, in Indonesian too.
+
+    An English question writes "October" and "West" where the article writes "Oktober" and "Barat"
+    (knowledge/language/english_names.tsv).
+    """
+    low = normalize(piece)
+    forms = {low, english_names().get(low, low)}
+    return any(re.search(r"(?<!\w)" + re.escape(f), text) for f in forms)
 
 
 class LexicalIndex:
@@ -154,10 +171,9 @@ class LexicalIndex:
             return True
         text = self.surface[article_id]
         # Each word of the name is written, or abbreviates words the article writes ("Dirjen SDPPI").
-        pieces = [p for p in re.split(r"[\s-]+", name.strip()) if p]
+        pieces = name_pieces(name)
         return bool(pieces) and all(
-            re.search(r"(?<!\w)" + re.escape(normalize(p)), text) or self._abbreviates(p, article_id)
-            for p in pieces
+            writes(p, text) or self._abbreviates(p, article_id) for p in pieces
         )
 
     def _abbreviates(self, name: str, article_id: str) -> bool:

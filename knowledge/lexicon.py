@@ -5,7 +5,8 @@ The tables are data, not code, and hold only general language: an entry stays wh
 it is ordinary Indonesian (or an English question word) and readers of more than one
 dev article used it (tests/test_language.py). No content word is translated: English
 questions reach the article through the multilingual embedding, and through the
-names and numbers they share with it.
+names and numbers they share with it (with the month, day and compass words of
+names and dates in Indonesian spelling: english_names.tsv).
 """
 
 from __future__ import annotations
@@ -79,10 +80,20 @@ def english_markers() -> frozenset[str]:
     return frozenset(w for line in _lines("english.txt") for w in line.split())
 
 
+@lru_cache(maxsize=1)
+def english_names() -> dict[str, str]:
+    """English month, day and compass words -> the Indonesian word a name or date is written with."""
+    return _pairs("english_names.tsv")
+
+
 def looks_english(words: list[str]) -> bool:
-    """True when at least two tokens, and a quarter of them, are English function words."""
+    """True when at least two tokens, and a quarter of them, are English function words, or when the first is
+    an English wh-word ("Which river overflowed?" has only that one).
+    """
     if len(words) < 2:
         return False
     markers = english_markers()
+    if words[0] in markers and (words[0].startswith("wh") or words[0] == "how"):
+        return True
     hits = sum(w in markers for w in words)
     return hits >= 2 and hits >= 0.25 * len(words)

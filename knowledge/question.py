@@ -137,7 +137,7 @@ def _focus(tokens: list[str], found: list[tuple[int, int, str]], sw: frozenset[s
 
 
 def names_in(text: str) -> list[str]:
-    """Runs of capitalised words ("Ma'ruf Amin", "WBBM", "Kecamatan Banyumanik"), without the -nya they carry.
+    """Runs of capitalised words ("Ma'ruf Amin", "WBBM", "Kecamatan Banyumanik"), without the -nya or 's they carry.
 
     A sentence's first word is capitalised because the sentence starts there: it counts only when it is
     not an ordinary word ("Berapa", "Istilah", "Sekarang" are not names; "Ismail" is).
@@ -159,6 +159,7 @@ def _ordinary(word: str) -> bool:
     if any(c.isupper() for c in word[1:]):
         return False  # "WBK", "iPhone"
     low = word.lower()
+    low = chat_spellings().get(low, low)  # "Gimana" is "bagaimana", not a name
     # A reduplication ("Kira-kira", "Masing-masing") is as ordinary as its base.
     forms = {low, low.split("-")[0]} if "-" in low else {low}
     return any(f in stopwords() or is_root(f) or is_root(stem(f)) for f in forms)

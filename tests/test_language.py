@@ -13,7 +13,16 @@ from collections import defaultdict
 
 import pytest
 
-from knowledge.lexicon import KINDS, LANGUAGE_DIR, chat_spellings, english_markers, function_words, question_words
+from knowledge.lexical import writes
+from knowledge.lexicon import (
+    KINDS,
+    LANGUAGE_DIR,
+    chat_spellings,
+    english_markers,
+    english_names,
+    function_words,
+    question_words,
+)
 from knowledge.settings import ROOT
 from knowledge.text import normalize, words
 
@@ -70,9 +79,24 @@ def test_english_markers_are_english_function_words() -> None:
     assert not english_markers() & {"yang", "dan", "di"}
 
 
+def test_english_names_are_whole_closed_classes_not_an_articles_words() -> None:
+    """Months, days and compass points, every one of them: the table cannot lean toward one article."""
+    indonesian = set(english_names().values())
+    months = {"januari", "februari", "maret", "april", "mei", "juni", "juli", "agustus", "september", "oktober",
+              "november", "desember"}
+    days = {"senin", "selasa", "rabu", "kamis", "jumat", "sabtu", "minggu"}
+    assert indonesian == months | days | {"utara", "selatan", "timur", "barat", "tengah"}
+
+
+def test_an_english_name_matches_the_indonesian_spelling_of_its_words() -> None:
+    text = normalize("Inflasi Kalimantan Barat pada Januari 2024")
+    assert writes("West", text) and writes("January", text) and writes("Kalimantan", text)
+    assert not writes("East", text) and not writes("February", text)
+
+
 def test_the_tables_are_data_files() -> None:
     assert {p.name for p in LANGUAGE_DIR.iterdir()} >= {"chat.tsv", "question_words.tsv", "function_words.txt",
-                                                         "english.txt", "speech.txt", "titles.txt"}
+                                                         "english.txt", "english_names.tsv", "speech.txt", "titles.txt"}
 
 
 @pytest.mark.parametrize("removed", ["dituntut", "bebas korupsi", "instansi", "virtual", "menuntut", "predikat"])

@@ -106,6 +106,9 @@ def test_a_name_the_article_writes_only_in_its_title_is_known(article) -> None:
         ("Wapres Ma'ruf Amin", True),
         ("Kepala BBPPT", False),  # the article never writes "kepala"
         ("Dirjen Pajak", False),
+        # An English question's day, month and compass words, as Indonesian writes them.
+        ("Monday", True),  # "..., Senin."
+        ("Tuesday", False),
     ],
 )
 def test_an_abbreviation_is_known_when_the_article_spells_out_its_words(article, name: str, known: bool) -> None:

@@ -88,6 +88,17 @@ def test_english_is_recognised_and_keeps_no_indonesian_terms_of_its_own() -> Non
     assert "wbk" in q.terms  # names and abbreviations still match the article
 
 
+def test_a_short_english_question_is_english_by_its_wh_word() -> None:
+    assert analyse("Which river overflowed?").english  # one function word of three
+    assert analyse("How many?").english
+    assert not analyse("Sungai mana yang meluap?").english
+    assert not analyse("Apa yang dibahas?").english
+
+
+def test_an_english_possessive_is_not_part_of_the_name() -> None:
+    assert analyse("Who is Bulog's regional head in West Kalimantan?").names == ("Bulog", "West Kalimantan")
+
+
 def test_the_embedder_reads_chat_spelling_expanded() -> None:
     assert embedding_text("brp unit yg diusulkan?") == "berapa unit yang diusulkan"
     assert embedding_text("How many units were proposed?") == "How many units were proposed?"
