@@ -148,7 +148,7 @@ def names_in(text: str) -> list[str]:
         before = text[: m.start()].rstrip()
         if (not before or before[-1] in ".?!:\"“") and _ordinary(words[0]):
             words = words[1:]
-        name = re.sub(r"-?nya$", "", " ".join(words)) if words else ""
+        name = re.sub(r"(?:-?nya|['’]s)$", "", " ".join(words)) if words else ""  # "Bulog's" is Bulog
         if name:
             out.append(name)
     return out

@@ -95,8 +95,9 @@ def test_a_short_english_question_is_english_by_its_wh_word() -> None:
     assert not analyse("Apa yang dibahas?").english
 
 
-def test_an_english_possessive_is_not_part_of_the_name() -> None:
+def test_english_possessive_and_capitalised_chat_words_are_not_part_of_names() -> None:
     assert analyse("Who is Bulog's regional head in West Kalimantan?").names == ("Bulog", "West Kalimantan")
+    assert analyse("Gimana caranya meraih WBK?").names == ("WBK",)  # "Gimana" is "bagaimana"
 
 
 def test_the_embedder_reads_chat_spelling_expanded() -> None:
