@@ -64,11 +64,13 @@ def _numbers_share(q: Question, text: str) -> float:
 
 @dataclass(frozen=True)
 class Asked:
-    """What features need about the asking: the person named, and the paragraphs of the previous answer."""
+    """What features need about the asking: the person named, the paragraphs of the previous answer, and what a
+    follow-up swapped in."""
 
     speaker: Speaker | None = None
     previous: tuple[Key, ...] = ()
     followup: bool = False
+    swapped_in: tuple[str, ...] = ()  # terms a follow-up puts in place of the previous question's focus
 
 
 def rank_features(
@@ -110,7 +112,8 @@ def rank_features(
             "numbers": _numbers_share(q, text),
             "background": (-1.0 if past else 1.0) * earlier,
             "lead": float(c.paragraph == 1),
-            "previous": float(asked.followup and c.key in asked.previous),
+            # The previous answer's paragraph, unless the follow-up swaps in what it never writes ("kalau di SMK?")
+            "previous": float(asked.followup and c.key in asked.previous and set(asked.swapped_in) <= terms),
             "background_now": float(present and not past and earlier),
         })
     return rows

@@ -46,6 +46,7 @@ class Resolved:
     text: str
     wants_more: bool
     speaker: str
+    swapped_in: str = ""  # what "kalau di SMK?" puts in the previous question's place
 
 
 def focus_of(question: str) -> str:
@@ -77,7 +78,7 @@ def resolve(question: str, context: Context) -> Resolved:
             text = re.sub(swapped, lambda _: new_focus, context.question, count=1, flags=re.IGNORECASE)
         else:
             text = f"{context.question.rstrip(' ?')} {new_focus}?"
-        return Resolved(text, False, speaker)
+        return Resolved(text, False, speaker, new_focus)
     if wants_more and context.speaker and len(words) <= 6 and not ALLCAPS.search(text):
         return Resolved(f"{text.rstrip(' ?')} {context.speaker}?", True, speaker)
     return Resolved(text, wants_more, speaker)

@@ -40,6 +40,7 @@ from .retrieve import Candidate, Retrieve
 from .scope import ALL_ARTICLES, read_scope
 from .settings import Settings, get_settings
 from .suggest import Suggestion, suggestions
+from .text import content_terms
 from .timing import stage
 
 logger = logging.getLogger(__name__)
@@ -387,7 +388,8 @@ class Retriever:
             exclude = avoid + tuple(k for k in self._speakers if k[0] == context.source and k[1] in context.paragraphs)
         previous = tuple((context.source, p) for p in context.paragraphs[-1:]) if context.source else ()
         elliptic = bool(context.question) and (q.size <= ELLIPTIC_SIZE or q.anaphoric)
-        return Turn(resolved, q, within, speaker, exclude, Asked(speaker, previous, followup or elliptic))
+        swapped_in = tuple(content_terms(resolved.swapped_in))
+        return Turn(resolved, q, within, speaker, exclude, Asked(speaker, previous, followup or elliptic, swapped_in))
 
     # --- the answer ------------------------------------------------------------------------------
 

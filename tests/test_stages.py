@@ -46,6 +46,22 @@ def test_the_ranking_puts_the_paragraph_that_says_it_first(fake_retriever: Retri
     assert fake_retriever.search("Berapa unit kerja yang diusulkan kepada Tim Penilai Nasional?")[0].paragraph == 10
 
 
+@pytest.mark.parametrize(("follow_up", "kept"), [
+    ("kalau WBBM?", True),  # the counts paragraph writes WBBM too: it may well answer again
+    ("kalau BBPPT?", False),  # it never writes BBPPT: the previous answer is no hint
+])
+def test_a_swap_follow_up_favours_the_previous_paragraph_only_if_it_writes_the_new_word(
+    fake_retriever: Retriever, follow_up: str, kept: bool,
+) -> None:
+    article = next(iter(fake_retriever.articles))
+    before = Context("Berapa instansi yang dapat WBK?", "", "WBK", (10,), article, article)
+    turn = fake_retriever.resolve_turn(follow_up, before)
+    ranked = fake_retriever.rank(turn.q, None, turn.within, turn.exclude, turn.asked)
+    rows = zip(ranked.candidates, ranked.rows, strict=True)
+    previous = next(row["previous"] for c, row in rows if c.paragraph == 10)
+    assert previous == (1.0 if kept else 0.0)
+
+
 # --- extract ------------------------------------------------------------------------------------------
 
 
