@@ -18,7 +18,7 @@ import re
 import unicodedata
 from functools import lru_cache
 
-from .lexicon import chat_spellings, function_words
+from .lexicon import chat_spellings, function_words, question_words
 
 
 @lru_cache(maxsize=1)
@@ -118,8 +118,23 @@ def words(text: str) -> list[str]:
     chat = chat_spellings()
     out: list[str] = []
     for token in TOKEN.findall(normalize(text)):
-        out.extend(chat.get(token, token).split())
+        out.extend(_question_word(chat.get(token, token)).split())
     return [strip_clitic(w) for w in out]
+
+
+def _question_word(token: str) -> str:
+    """A question word as its table writes it: apart from a preposition written onto it ("dimana", "kemana",
+    "darimana") and without the particle -kah ("siapakah", "dimanakah"). "Apakah" asks yes or no and stays.
+    """
+    asking = question_words()
+    prefix = ""
+    for preposition in ("di", "ke", "dari"):
+        if token in (f"{preposition}mana", f"{preposition}manakah"):
+            prefix, token = f"{preposition} ", token[len(preposition):]
+            break
+    if token.endswith("kah") and token != "apakah" and token[:-3] in asking:
+        token = token[:-3]
+    return prefix + token
 
 
 def strip_clitic(word: str) -> str:

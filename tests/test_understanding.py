@@ -28,10 +28,21 @@ from knowledge.question import analyse, embedding_text
         ("Di mana acaranya?", "where"),
         ("Mengapa predikat itu penting?", "why"),
         ("Apa yang dibahas?", "what"),
+        # formal -kah and a preposition written onto "mana" ask the same as the plain word
+        ("Siapakah yang menerima predikat WBK?", "who"),
+        ("Kapankah acara itu diadakan?", "when"),
+        ("Dimana acaranya?", "where"),
+        ("Di manakah acaranya?", "where"),
+        ("Apakah acaranya virtual?", "what"),  # "apakah" asks yes or no
     ],
 )
 def test_question_kind(question: str, kind: str) -> None:
     assert analyse(question).kind == kind
+
+
+def test_question_words_are_never_terms() -> None:
+    assert analyse("Seberapa sering unit kerja dievaluasi?").terms == ("sering", "unit", "kerja", "evaluasi")
+    assert analyse("Dimanakah acaranya?").terms == ("acara",)
 
 
 def test_focus_is_what_the_question_word_asks_about() -> None:
