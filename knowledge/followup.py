@@ -47,6 +47,7 @@ class Resolved:
     wants_more: bool
     speaker: str
     swapped_in: str = ""  # what "kalau di SMK?" puts in the previous question's place
+    pronoun: bool = False  # "dia bilang ...": it asks about the person, not about the previous answer
 
 
 def focus_of(question: str) -> str:
@@ -66,7 +67,7 @@ def resolve(question: str, context: Context) -> Resolved:
     if context.speaker and (PRONOUNS.search(text) or POSSESSIVE.search(text)):
         text = PRONOUNS.sub(context.speaker, text)
         text = POSSESSIVE.sub(lambda m: f"{m.group(1)} {context.speaker}", text)
-        return Resolved(text, wants_more, speaker)
+        return Resolved(text, wants_more, speaker, pronoun=True)
     m = ELLIPSIS.match(text)
     words = text.split()
     if m and context.question and len(words) <= 5 and not QUESTION_WORD.search(m["focus"]):

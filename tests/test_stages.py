@@ -62,6 +62,19 @@ def test_a_swap_follow_up_favours_the_previous_paragraph_only_if_it_writes_the_n
     assert previous == (1.0 if kept else 0.0)
 
 
+def test_a_pronoun_follow_up_asks_about_the_person_not_the_previous_paragraph(fake_retriever: Retriever) -> None:
+    article = next(iter(fake_retriever.articles))
+    before = Context("Siapa Ismail?", "Ismail", "", (2,), article, article)
+    turn = fake_retriever.resolve_turn("terus dia bilang apa?", before)
+    assert turn.resolved.pronoun and turn.resolved.text == "terus Ismail bilang apa?"
+    ranked = fake_retriever.rank(turn.q, None, turn.within, turn.exclude, turn.asked)
+    assert not any(row["previous"] for row in ranked.rows)
+    # an elliptic follow-up is about the previous answer, and it still points back there
+    turn = fake_retriever.resolve_turn("kalau WBBM?", Context("Berapa instansi yang dapat WBK?", "", "WBK", (10,),
+                                                              article, article))
+    assert not turn.resolved.pronoun and turn.asked.previous == ((article, 10),)
+
+
 # --- extract ------------------------------------------------------------------------------------------
 
 
