@@ -118,11 +118,15 @@ def _focus(tokens: list[str], found: list[tuple[int, int, str]], sw: frozenset[s
             first = start
             while first > 0 and tokens[first - 1] not in sw and first - 1 not in asking:
                 first -= 1
+            if any(a <= first - 1 < b and kind == "quote" for a, b, kind in found):
+                break  # "Menurut Sri Wahyuningsih, siapa yang ...": the run names who is quoted
             return [light_stem(w) for w in tokens[first:start][: FOCUS_SPAN - 1]]
     focus: list[str] = []
     if not found:
         return focus
-    for i in range(found[0][1], len(tokens)):
+    # "Menurut X, siapa yang menggeser ...?": who is quoted is not what is asked; the next question word says it
+    opening = next((f for f in found if f[2] != "quote"), found[0])
+    for i in range(opening[1], len(tokens)):
         w = tokens[i]
         if i in asking or (w == "yang" and not focus):
             continue  # "siapa yang menerima": the verb after "yang" is the focus

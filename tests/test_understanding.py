@@ -60,7 +60,9 @@ def test_focus_is_what_the_question_word_asks_about() -> None:
         ("Pemain Yordania siapa yang diusir wasit?", ("pemain", "yordania")),
         ("dia asalnya dari negara mana?", ("negara",)),
         # ... but a question word that opens its phrase asks about what follows it
-        ("Menurut Dirjen SDPPI, apa konsekuensi predikat itu?", ("dirjen", "sdppi")),
+        ("Menurut Dirjen SDPPI, apa konsekuensi predikat itu?", ("konsekuensi", "predikat")),
+        # who is quoted is not what is asked, even right before "siapa"
+        ("Menurut Sri Wahyuningsih, siapa yang menggeser anaknya?", ("geser", "anak")),
         ("Apa jabatan Ismail?", ("jabatan", "ismail")),
         ("Which river overflowed?", ("river", "overflowed")),
         # "berapa jumlah", "berapa banyak": what is counted, not the word for a quantity
