@@ -79,7 +79,7 @@ def resolve(question: str, context: Context) -> Resolved:
             text = re.sub(swapped, lambda _: new_focus, context.question, count=1, flags=re.IGNORECASE)
         else:
             text = f"{context.question.rstrip(' ?')} {new_focus}?"
-        return Resolved(text, False, speaker, new_focus)
+        return Resolved(text, False, speaker, swapped_in=new_focus)
     if wants_more and context.speaker and len(words) <= 6 and not ALLCAPS.search(text):
         return Resolved(f"{text.rstrip(' ?')} {context.speaker}?", True, speaker)
     return Resolved(text, wants_more, speaker)

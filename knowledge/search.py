@@ -386,8 +386,8 @@ class Retriever:
         exclude: tuple[Key, ...] = avoid
         if resolved.wants_more and speaker is not None and speaker.name == context.speaker:
             exclude = avoid + tuple(k for k in self._speakers if k[0] == context.source and k[1] in context.paragraphs)
-        # After "dia bilang ...?" the person's other paragraphs are as likely as the last one (8 of 13 dev
-        # pronoun follow-ups are answered elsewhere), so only a follow-up about the answer itself points back.
+        # After "dia bilang ...?" the person's other paragraphs are as likely as the last one (8 of the 13 pronoun
+        # follow-ups of dev and Kominfo are answered elsewhere), so only a follow-up about the answer points back.
         previous = tuple((context.source, p) for p in context.paragraphs[-1:]) \
             if context.source and not resolved.pronoun else ()
         elliptic = bool(context.question) and (q.size <= ELLIPTIC_SIZE or q.anaphoric)
