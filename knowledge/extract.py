@@ -41,9 +41,13 @@ DATE = re.compile(
 NUMBER_WORDS = (*DIGIT_WORDS, "sepuluh", "sebelas", "seratus", "seribu", "setengah")
 NUMERAL = (r"(?:Rp\s?)?\d+(?:[.,]\d+)*(?:\s*(?:-|–|hingga|sampai)\s*\d+(?:[.,]\d+)*)?"
            r"|(?:" + "|".join(NUMBER_WORDS) + r")(?:\s+(?:belas|puluh|ratus|ribu|juta))?")
+# Conjunctions and prepositions end what a number counts: "9.415 ton beras melalui program ..." counts rice.
+ENDS_COUNT = ("dan", "atau", "yang", "di", "ke", "dari", "pada", "dengan", "untuk", "sejak", "melalui", "hingga",
+              "sampai", "oleh", "bagi", "kepada", "terhadap", "selama", "dalam", "sebagai", "serta", "karena",
+              "sedangkan", "sementara", "namun", "tetapi")
 COUNT_PHRASE = re.compile(
     r"(?<![\w.,/])(?P<lead>(?:menit|ke|peringkat|posisi|nomor|pukul)\s+(?:ke-)?)?(?P<num>" + NUMERAL + r")"
-    r"(?P<what>(?:\s+(?!dan\b|atau\b|yang\b|di\b|ke\b|dari\b|pada\b|dengan\b|untuk\b|\d)[^\s,.;:()\"“”]+){0,3})",
+    r"(?P<what>(?:\s+(?!(?:" + "|".join(ENDS_COUNT) + r")\b|\d)[^\s,.;:()\"“”]+){0,3})",
     re.IGNORECASE,
 )
 NUMBER_UNITS = {"persen", "juta", "miliar", "triliun", "ribu", "ratus", "dolar", "rupiah", "ton", "hektare", "ha",

@@ -85,6 +85,9 @@ def test_a_pronoun_follow_up_asks_about_the_person_not_the_previous_paragraph(fa
     ("Pada tahun 2020 terdapat 3.691 unit kerja.", ["3.691 unit kerja"]),  # "tahun 2020" is a date
     ("Total ekspor pada Oktober 2023 tercatat 612,48 juta dolar AS.", ["612,48 juta dolar AS"]),
     ("Banjir melanda tujuh kecamatan.", ["tujuh kecamatan"]),
+    # a preposition or conjunction ends what is counted
+    ("Bulog telah menyalurkan 9.415 ton beras melalui program SPHP.", ["9.415 ton beras"]),
+    ("Harga naik tujuh bulan berturut-turut sejak Juli 2023.", ["tujuh bulan berturut-turut"]),
 ])
 def test_numbers_come_with_what_they_count(sentence: str, spans: list[str]) -> None:
     assert [s.text for s in number_spans(sentence)] == spans
