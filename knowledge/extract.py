@@ -32,12 +32,13 @@ DAYS = "Senin|Selasa|Rabu|Kamis|Jumat|Sabtu|Minggu"
 MONTHS = "Januari|Februari|Maret|April|Mei|Juni|Juli|Agustus|September|Oktober|November|Desember"
 DATE = re.compile(
     rf"\b(?:(?:{DAYS})(?:\s*\(\d{{1,2}}/\d{{1,2}}(?:/\d{{2,4}})?\))?"
-    rf"|\d{{1,2}}(?:\s*[-–]\s*\d{{1,2}})?\s+(?:{MONTHS})(?:\s+\d{{4}})?"
-    rf"|(?:awal|akhir|pertengahan)?\s*(?:{MONTHS})\s+\d{{4}}"
+    rf"|\d{{1,2}}(?:\s*(?:[-–]|hingga|sampai)\s*\d{{1,2}})?\s+(?:{MONTHS})(?:\s+\d{{4}})?"
+    rf"|(?:awal|akhir|pertengahan)\s+(?:{MONTHS})(?:\s+\d{{4}})?|(?:{MONTHS})\s+\d{{4}}"
     rf"|pukul\s+\d{{1,2}}[.:]\d{{2}}(?:\s*WI[BTA])?"
     rf"|(?:tahun|sejak|pada|hingga|sampai)\s+\d{{4}}"
     rf"|H[+-]\d+)"
 )
+RANGE = re.compile(r"\s*(?:[-–]|hingga|sampai|s\.d\.)\s*")  # between the two ends of a range of dates
 NUMBER_WORDS = (*DIGIT_WORDS, "sepuluh", "sebelas", "seratus", "seribu", "setengah")
 NUMERAL = (r"(?:Rp\s?)?\d+(?:[.,]\d+)*(?:\s*(?:-|–|hingga|sampai)\s*\d+(?:[.,]\d+)*)?"
            r"|(?:" + "|".join(NUMBER_WORDS) + r")(?:\s+(?:belas|puluh|ratus|ribu|juta))?")
@@ -271,8 +272,20 @@ def has_number(text: str) -> bool:
 
 
 def date_spans(sentence: str) -> list[Span]:
-    """Dates and times: 'Jumat (19/4)', '20 April 2024', 'pukul 21.00 WIB', 'sejak 2019', 'H+4'."""
-    return [Span(m.group(0).strip(), m.start(), m.end()) for m in DATE.finditer(sentence) if m.group(0).strip()]
+    """Dates and times: 'Jumat (19/4)', '20 April 2024', 'pukul 21.00 WIB', 'sejak 2019', 'H+4'; a range is one
+    span ('akhir Maret hingga April 2024', '20 hingga 24 Agustus 2023').
+    """
+    spans: list[Span] = []
+    for m in DATE.finditer(sentence):
+        text = m.group(0).strip()
+        if not text:
+            continue
+        start = m.start() + m.group(0).index(text)
+        end = start + len(text)
+        if spans and RANGE.fullmatch(sentence[spans[-1].end: start]):
+            start = spans.pop().start
+        spans.append(Span(sentence[start:end], start, end))
+    return spans
 
 
 def name_spans(sentence: str) -> list[Span]:

@@ -98,6 +98,16 @@ def test_dates_and_times_are_found_as_written() -> None:
     assert found == ["pukul 21.00 WIB", "Jumat (19/4)", "3 Mei 2024"]
 
 
+@pytest.mark.parametrize(("sentence", "spans"), [
+    ("Panen raya berlangsung pada akhir Maret hingga April 2024.", ["akhir Maret hingga April 2024"]),
+    ("Festival berlangsung 20 hingga 24 Agustus 2023.", ["20 hingga 24 Agustus 2023"]),
+    ("Pendaftaran dibuka 3-7 Juni 2024, diumumkan Kamis (13/6).", ["3-7 Juni 2024", "Kamis (13/6)"]),
+    ("Ramadhan jatuh pada pertengahan Maret.", ["pertengahan Maret"]),
+])
+def test_a_range_of_dates_is_one_span(sentence: str, spans: list[str]) -> None:
+    assert [s.text for s in date_spans(sentence)] == spans
+
+
 def test_the_lead_names_the_part_the_question_restricts_to() -> None:
     sentence = ("Pada tahun 2020 terdapat 3.691 unit kerja yang diusulkan, dan 763 instansi yang berhasil mendapatkan "
                 "penghargaan, terdiri atas 681 WBK dan 82 WBBM.")
