@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from .chunk import split_sentences
 from .lexicon import speech_verbs, titles
 from .parse import Article
-from .question import Question
+from .question import Question, ordinary
 from .text import DIGIT_WORDS, content_terms, stopwords
 
 PRONOUNS = {"dia", "ia", "beliau"}
@@ -314,15 +314,19 @@ def best_span(sentence: str, spans: Iterable[Span], q: Question) -> Span | None:
     First by the question's words inside the span other than its focus: "berapa instansi yang
     dapat WBK" against "763 instansi ..., terdiri atas 681 WBK" asks for the part the restriction
     names, not the whole the focus names. Then by the focus inside the span ("19 LPNK" for
-    "berapa LPNK"), weighing three times a question word just before or after it. A tie means the
+    "berapa LPNK"), weighing three times a question word just before or after it. The common noun of a
+    place's name ("Kecamatan" of "Kecamatan Pedurungan") restricts nothing. A tie means the
     sentence does not tell which figure is meant: no lead rather than a guess.
     """
     terms, focus = set(q.terms), set(q.focus)
+    # "Kecamatan" of "Kecamatan Pedurungan" names a place, it does not restrict what is counted
+    name_nouns = {t for n in q.names if " " in n for w in n.split() if ordinary(w) for t in content_terms(w)}
     scored = []
     for span in spans:
         own = set(content_terms(span.text))
         near = _near(sentence, span) - own
-        scored.append(((len((own & terms) - focus), 3 * len(own & focus) + len(near & terms)), span))
+        scored.append(((len((own & terms) - focus - name_nouns), 3 * len(own & focus) + len(near & terms)),
+                       span))
     if not scored:
         return None
     scored.sort(key=lambda s: s[0], reverse=True)

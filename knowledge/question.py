@@ -150,7 +150,7 @@ def names_in(text: str) -> list[str]:
     for m in CAPITALISED.finditer(text):
         words = m.group(0).split()
         before = text[: m.start()].rstrip()
-        if (not before or before[-1] in ".?!:\"“") and _ordinary(words[0]):
+        if (not before or before[-1] in ".?!:\"“") and ordinary(words[0]):
             words = words[1:]
         name = re.sub(r"(?:-?nya|['’]s)$", "", " ".join(words)) if words else ""  # "Bulog's" is Bulog
         if name:
@@ -158,7 +158,7 @@ def names_in(text: str) -> list[str]:
     return out
 
 
-def _ordinary(word: str) -> bool:
+def ordinary(word: str) -> bool:
     """A Titlecase word that is a word of the language, not a name: a stopword, or a root Sastrawi knows."""
     if any(c.isupper() for c in word[1:]):
         return False  # "WBK", "iPhone"
