@@ -17,7 +17,7 @@ from .chunk import split_sentences
 from .lexicon import speech_verbs, titles
 from .parse import Article
 from .question import Question, ordinary
-from .text import DIGIT_WORDS, content_terms, stopwords
+from .text import DIGIT_WORDS, content_terms, stem, stopwords
 
 PRONOUNS = {"dia", "ia", "beliau"}
 MAX_SUBJECT = 6
@@ -38,6 +38,7 @@ DATE = re.compile(
     rf"|(?:tahun|sejak|pada|hingga|sampai)\s+\d{{4}}"
     rf"|H[+-]\d+)"
 )
+VERB_PREFIX = re.compile(r"(?:me|di|ber|ter)[a-z]")
 RANGE = re.compile(r"\s*(?:[-–]|hingga|sampai|s\.d\.)\s*")  # between the two ends of a range of dates
 NUMBER_WORDS = (*DIGIT_WORDS, "sepuluh", "sebelas", "seratus", "seribu", "setengah")
 NUMERAL = (r"(?:Rp\s?)?\d+(?:[.,]\d+)*(?:\s*(?:-|–|hingga|sampai)\s*\d+(?:[.,]\d+)*)?"
@@ -256,6 +257,8 @@ def number_spans(sentence: str) -> list[Span]:
                 rf"(?:tahun|sejak|pada|hingga|sampai|{MONTHS})\s*$", sentence[: m.start()], re.IGNORECASE):
             continue  # "tahun 2020", "Oktober 2023": a date, not a count
         what = m["what"].split()
+        verb = next((i for i, w in enumerate(what) if _verb(w)), None)
+        what = what[:verb]  # "31 anggota dihadiri ...": what is counted is the noun phrase
         while what and what[-1].islower() and what[-1] in sw and what[-1] not in NUMBER_UNITS:
             what.pop()
         lead = (m["lead"] or "").replace("ke- ", "ke-")
@@ -264,6 +267,11 @@ def number_spans(sentence: str) -> list[Span]:
         start = m.start()
         spans.append(Span(text, start, start + len(text)))
     return spans
+
+
+def _verb(word: str) -> bool:
+    """A lower-case word with a verb's prefix on a stem ("dihadiri", "menyetujui", "berbanding")."""
+    return word.islower() and bool(VERB_PREFIX.match(word)) and stem(word) != word
 
 
 def has_number(text: str) -> bool:

@@ -88,6 +88,10 @@ def test_a_pronoun_follow_up_asks_about_the_person_not_the_previous_paragraph(fa
     # a preposition or conjunction ends what is counted
     ("Bulog telah menyalurkan 9.415 ton beras melalui program SPHP.", ["9.415 ton beras"]),
     ("Harga naik tujuh bulan berturut-turut sejak Juli 2023.", ["tujuh bulan berturut-turut"]),
+    # ... and so does a verb: what is counted is the noun phrase
+    ("Harga naik 6,3 persen dibanding bulan lalu.", ["6,3 persen"]),
+    ("Sebanyak 1.275 hektare sawah terendam.", ["1.275 hektare sawah"]),
+    ("Sembilan fraksi menyetujui draf revisi.", ["Sembilan fraksi"]),
 ])
 def test_numbers_come_with_what_they_count(sentence: str, spans: list[str]) -> None:
     assert [s.text for s in number_spans(sentence)] == spans
