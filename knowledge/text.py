@@ -110,6 +110,7 @@ def spelled_number(n: int) -> str | None:
     return " ".join(parts)
 
 
+JOINED_MANA = re.compile(r"(di|ke|dari)mana(?:kah)?")  # "dimana", "kemanakah": "di mana", "ke mana"
 TOKEN = re.compile(r"\d+(?:[.,]\d+)*|[^\W\d_]+(?:-[^\W\d_]+)*")
 
 
@@ -126,15 +127,11 @@ def _question_word(token: str) -> str:
     """A question word as its table writes it: apart from a preposition written onto it ("dimana", "kemana",
     "darimana") and without the particle -kah ("siapakah", "dimanakah"). "Apakah" asks yes or no and stays.
     """
-    asking = question_words()
-    prefix = ""
-    for preposition in ("di", "ke", "dari"):
-        if token in (f"{preposition}mana", f"{preposition}manakah"):
-            prefix, token = f"{preposition} ", token[len(preposition):]
-            break
-    if token.endswith("kah") and token != "apakah" and token[:-3] in asking:
-        token = token[:-3]
-    return prefix + token
+    if joined := JOINED_MANA.fullmatch(token):
+        return f"{joined[1]} mana"
+    if token.endswith("kah") and token != "apakah" and token[:-3] in question_words():
+        return token[:-3]
+    return token
 
 
 def strip_clitic(word: str) -> str:
