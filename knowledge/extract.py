@@ -284,12 +284,8 @@ def date_spans(sentence: str) -> list[Span]:
     span ('akhir Maret hingga April 2024', '20 hingga 24 Agustus 2023').
     """
     spans: list[Span] = []
-    for m in DATE.finditer(sentence):
-        text = m.group(0).strip()
-        if not text:
-            continue
-        start = m.start() + m.group(0).index(text)
-        end = start + len(text)
+    for m in DATE.finditer(sentence):  # no alternative of DATE starts or ends with a space
+        start, end = m.span()
         if spans and RANGE.fullmatch(sentence[spans[-1].end: start]):
             start = spans.pop().start
         spans.append(Span(sentence[start:end], start, end))
