@@ -20,9 +20,11 @@ AUTHOR = {"penulis", "penulisnya", "wartawan", "wartawannya", "pewarta", "pewart
 WRITING = {"menulis", "ditulis", "nulis", "meliput", "wrote", "written"}
 WHO = {"siapa", "who", "oleh", "by", "nama"}
 EDITOR = {"editor", "editornya", "penyunting", "penyuntingnya", "disunting", "menyunting", "edited", "editing"}
-SOURCE = {"sumber", "sumbernya", "bersumber", "media", "penerbit", "diterbitkan", "copyright", "source", "publisher",
-          "published", "outlet", "cipta"}
+SOURCE = {"sumber", "sumbernya", "bersumber", "media", "penerbit", "diterbitkan", "menerbitkan", "copyright", "source",
+          "publisher", "published", "outlet", "cipta"}
 WHEN = {"tahun", "kapan", "tanggal", "when", "year", "date", "terbit", "dirilis"}
+# "Kapan berita ini diterbitkan?" asks when, although "diterbitkan" also belongs to the source's words.
+ASKS_WHEN = {"kapan", "tanggal", "when", "date", "year"}
 PLACE = {"kota", "where", "city", "dateline", "lokasi"}
 TOPIC = {"topik", "topiknya", "inti", "intinya", "ringkas", "ringkasan", "rangkum", "rangkuman", "membahas",
          "dibahas", "tentang", "about", "summary", "summarize", "gist", "pokok", "isinya", "ringkasnya", "bahas"}
@@ -55,14 +57,21 @@ def meta_answer(question: str, article: Article) -> str | None:
         return " ".join(parts)
     if not names_article:
         return None
+    asks_when = bool(said & ASKS_WHEN) or ("tahun", "berapa") in set(pairwise(tokens))
+    if asks_when and (article.date or article.year):
+        return _published(article)
     if said & SOURCE and article.source:
         year = f" {article.year}" if article.year else ""
         return f"Sumbernya kantor berita {article.source} (Copyright © {article.source}{year})."
     if said & PLACE and article.city:
         return f"Artikel ini ditulis dari {article.city} (dateline: {article.city} ({article.source}))."
     if said & WHEN and (article.date or article.year):
-        return f"Artikel ini terbit {('pada ' + article.date) if article.date else 'tahun ' + str(article.year)}."
+        return _published(article)
     if said & TOPIC:
         lead = article.paragraphs[0].text
         return f"Artikel {article.label} ini tentang: {lead}"
     return None
+
+
+def _published(article: Article) -> str:
+    return f"Artikel ini terbit {('pada ' + article.date) if article.date else 'tahun ' + str(article.year)}."

@@ -32,6 +32,18 @@ def test_meta_questions_get_byline_facts(article, question: str, expected: str) 
 
 @pytest.mark.parametrize(
     "question",
+    ["Kapan berita ini diterbitkan?", "When was this article published?", "Tahun berapa artikel ini terbit?"],
+)
+def test_when_the_article_was_published_is_its_date_not_its_source(article, question: str) -> None:
+    """"Diterbitkan" and "published" also ask for the publisher, but with "kapan" or "when" they ask for the date."""
+    dated = dataclasses.replace(article, date="Kamis, 25 April 2024")
+    assert meta_answer(question, dated) == "Artikel ini terbit pada Kamis, 25 April 2024."
+    assert meta_answer(question, article) == "Artikel ini terbit tahun 2020."  # the Kominfo file gives only the year
+    assert "ANTARA" in (meta_answer("Siapa yang menerbitkan berita ini?", dated) or "")
+
+
+@pytest.mark.parametrize(
+    "question",
     [
         "Siapa yang menerima predikat WBK?",
         "Direktorat Operasi Sumber Daya berada di bawah direktorat jenderal apa?",
