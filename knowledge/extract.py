@@ -52,6 +52,7 @@ COUNT_PHRASE = re.compile(
     r"(?P<what>(?:\s+(?!(?:" + "|".join(ENDS_COUNT) + r")\b|\d)[^\s,.;:()\"“”]+){0,3})",
     re.IGNORECASE,
 )
+FIGURE = re.compile(r"(?<![\w.,/])(?:" + NUMERAL + r")(?![\w])", re.IGNORECASE)
 NUMBER_UNITS = {"persen", "juta", "miliar", "triliun", "ribu", "ratus", "dolar", "rupiah", "ton", "hektare", "ha",
                 "kilogram", "kg", "meter", "kilometer", "km", "milimeter", "mm", "unit", "orang", "jiwa"}
 NAME = re.compile(r"\b[A-Z][\w’'.-]*[A-Za-z](?:\s+(?:bin|binti|van|de|al|Al-)?\s*[A-Z][\w’'.-]*[A-Za-z])*")
@@ -312,6 +313,17 @@ def _near(sentence: str, span: Span) -> set[str]:
     return set(content_terms(" ".join([*before, span.text, *after])))
 
 
+def _figures(text: str) -> set[str]:
+    """The figures a text writes, in digits or in words, lower-cased ("5-14", "satu", "rp2,73")."""
+    return {re.sub(r"\s+", " ", m.group(0)).lower() for m in FIGURE.finditer(text)}
+
+
+def _restates(span: Span, q: Question) -> bool:
+    """Whether the span's figure is one the question itself states."""
+    own = _figures(span.text)
+    return bool(own) and own <= _figures(q.text)
+
+
 def best_span(sentence: str, spans: Iterable[Span], q: Question) -> Span | None:
     """The span that names most precisely what the question asks.
 
@@ -323,6 +335,9 @@ def best_span(sentence: str, spans: Iterable[Span], q: Question) -> Span | None:
     sentence does not tell which figure is meant: no lead rather than a guess.
     """
     terms, focus = set(q.terms), set(q.focus)
+    # "Berapa kasus DBD pada anak usia 5-14 tahun?", "Berapa harga satu paket?": the figure the question
+    # gives is not the one it asks for, unless the sentence has no other
+    spans = [s for s in spans if not _restates(s, q)] or list(spans)
     # "Kecamatan" of "Kecamatan Pedurungan" names a place, it does not restrict what is counted
     name_nouns = {t for n in q.names if " " in n for w in n.split() if ordinary(w) for t in content_terms(w)}
     scored = []

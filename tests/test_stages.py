@@ -126,6 +126,15 @@ def test_the_lead_names_the_part_the_question_restricts_to() -> None:
     assert lead_for(analyse("Berapa unit kerja yang diusulkan?"), sentence) == "3.691 unit kerja."
 
 
+def test_the_figure_a_question_gives_is_not_the_one_it_asks_for() -> None:
+    """"anak usia 5-14 tahun" qualifies what is counted; the count is the other figure."""
+    sentence = "Berdasarkan kelompok usia, anak usia 5-14 tahun paling banyak terjangkit dengan 541 kasus."
+    assert lead_for(analyse("Berapa kasus DBD pada anak usia 5-14 tahun?"), sentence) == "541 kasus."
+    sentence = "Harga setiap paket dinaikkan dari Rp85.000 menjadi Rp120.000 untuk satu kilogram beras."
+    span = best_span(sentence, number_spans(sentence), analyse("Berapa harga satu paket sembako?"))
+    assert span is None or not span.text.lower().startswith("satu")  # no lead rather than the question's own figure
+
+
 def test_no_lead_when_the_sentence_does_not_tell_which_figure() -> None:
     sentence = "Indonesia melepaskan 11 tembakan, sementara Yordania mencatatkan 14 tembakan."
     assert best_span(sentence, number_spans(sentence), analyse("Berapa tembakan?")) is None
