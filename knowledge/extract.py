@@ -46,7 +46,10 @@ NUMERAL = (r"(?:Rp\s?)?\d+(?:[.,]\d+)*(?:\s*(?:-|–|hingga|sampai)\s*\d+(?:[.,]
 # Conjunctions and prepositions end what a number counts: "9.415 ton beras melalui program ..." counts rice.
 ENDS_COUNT = ("dan", "atau", "yang", "di", "ke", "dari", "pada", "dengan", "untuk", "sejak", "melalui", "hingga",
               "sampai", "oleh", "bagi", "kepada", "terhadap", "selama", "dalam", "sebagai", "serta", "karena",
-              "sedangkan", "sementara", "namun", "tetapi")
+              "sedangkan", "sementara", "namun", "tetapi",
+              # a predicate without a verb's prefix, and the aspect words before one: "Rp11.400 per kilogram naik
+              # 25 persen" counts kilograms' price, not "naik"
+              "naik", "turun", "tumbuh", "kini", "masih", "sudah", "telah", "akan", "juga")
 COUNT_PHRASE = re.compile(
     r"(?<![\w.,/])(?P<lead>(?:menit|ke|peringkat|posisi|nomor|pukul)\s+(?:ke-)?)?(?P<num>" + NUMERAL + r")"
     r"(?P<what>(?:\s+(?!(?:" + "|".join(ENDS_COUNT) + r")\b|\d)[^\s,.;:()\"“”]+){0,3})",
@@ -307,9 +310,13 @@ def name_spans(sentence: str) -> list[Span]:
 
 
 def _near(sentence: str, span: Span) -> set[str]:
-    """Light stems of the span and of the words just before and after it."""
-    before = sentence[: span.start].split()[-NEARBY:]
-    after = sentence[span.end:].split()[:3]
+    """Light stems of the span and of the words just before and after it, within its clause.
+
+    "... dijual Rp13.800 kini naik 21,7 persen, sedangkan beras medium ... naik 25 persen": "medium" belongs
+    to the second figure's clause, though it is only three words after the first.
+    """
+    before = re.split(r"[,;]\s", sentence[: span.start])[-1].split()[-NEARBY:]
+    after = re.split(r"[,;]\s", sentence[span.end:])[0].split()[:3]
     return set(content_terms(" ".join([*before, span.text, *after])))
 
 

@@ -92,6 +92,9 @@ def test_a_pronoun_follow_up_asks_about_the_person_not_the_previous_paragraph(fa
     ("Harga naik 6,3 persen dibanding bulan lalu.", ["6,3 persen"]),
     ("Sebanyak 1.275 hektare sawah terendam.", ["1.275 hektare sawah"]),
     ("Sembilan fraksi menyetujui draf revisi.", ["Sembilan fraksi"]),
+    # ... a predicate without a verb's prefix, or an aspect word before one
+    ("Beras yang sebelumnya Rp11.400 per kilogram naik 25 persen.", ["Rp11.400 per kilogram", "25 persen"]),
+    ("Dijual Rp13.800 per kilogram kini turun.", ["Rp13.800 per kilogram"]),
 ])
 def test_numbers_come_with_what_they_count(sentence: str, spans: list[str]) -> None:
     assert [s.text for s in number_spans(sentence)] == spans
@@ -124,6 +127,20 @@ def test_the_lead_names_the_part_the_question_restricts_to() -> None:
                 "penghargaan, terdiri atas 681 WBK dan 82 WBBM.")
     assert lead_for(analyse("Berapa instansi yang dapat WBBM?"), sentence) == "82 WBBM."
     assert lead_for(analyse("Berapa unit kerja yang diusulkan?"), sentence) == "3.691 unit kerja."
+
+
+def test_the_words_that_tell_a_figure_apart_are_read_within_its_clause() -> None:
+    """"Yordania" is right after the first figure, but in the second figure's clause."""
+    sentence = "Indonesia melepaskan 11 tembakan, sementara Yordania 14 tembakan."
+    assert lead_for(analyse("Berapa tembakan Yordania?"), sentence) == "14 tembakan."
+    sentence = "Premium naik 21,7 persen, sedangkan medium 25 persen."
+    assert lead_for(analyse("Berapa persen kenaikan medium?"), sentence) == "25 persen."
+    sentence = ("Jika dibandingkan Februari 2023, kenaikannya jauh lebih tajam. Beras premium yang setahun lalu dijual "
+                "Rp13.800 per kilogram kini naik 21,7 persen, sedangkan beras medium yang sebelumnya Rp11.400 per "
+                "kilogram naik 25 persen.")
+    # "naik" ends what "Rp11.400" counts, so it no longer restricts that figure: no lead rather than the price
+    assert lead_for(analyse("Naik berapa persen harga beras medium dibanding tahun lalu?"), sentence) in (
+        None, "25 persen.")
 
 
 def test_the_figure_a_question_gives_is_not_the_one_it_asks_for() -> None:
