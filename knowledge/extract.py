@@ -56,6 +56,9 @@ COUNT_PHRASE = re.compile(
     re.IGNORECASE,
 )
 FIGURE = re.compile(r"(?<![\w.,/])(?:" + NUMERAL + r")(?![\w])", re.IGNORECASE)
+BARE_FIGURE = re.compile(r"\d+(?:[.,]\d+)*|(?:" + "|".join(NUMBER_WORDS) + r")(?:\s+(?:belas|puluh|ratus))?",
+                         re.IGNORECASE)
+PARTITIVE = re.compile(r"\s+dari\s+(?:total\s+|sebanyak\s+)?", re.IGNORECASE)
 NUMBER_UNITS = {"persen", "juta", "miliar", "triliun", "ribu", "ratus", "dolar", "rupiah", "ton", "hektare", "ha",
                 "kilogram", "kg", "meter", "kilometer", "km", "milimeter", "mm", "unit", "orang", "jiwa"}
 NAME = re.compile(r"\b[A-Z][\w’'.-]*[A-Za-z](?:\s+(?:bin|binti|van|de|al|Al-)?\s*[A-Z][\w’'.-]*[A-Za-z])*")
@@ -270,7 +273,18 @@ def number_spans(sentence: str) -> list[Span]:
         text = re.sub(r"\s+", " ", text).strip()
         start = m.start()
         spans.append(Span(text, start, start + len(text)))
-    return spans
+    return _partitives(sentence, spans)
+
+
+def _partitives(sentence: str, spans: list[Span]) -> list[Span]:
+    """"31 dari 48 anggota Komisi I", "Sembilan dari 14 pasien": a bare figure counts what the next one counts."""
+    out: list[Span] = []
+    for span in spans:
+        if out and BARE_FIGURE.fullmatch(out[-1].text) and PARTITIVE.fullmatch(sentence[out[-1].end:span.start]):
+            span = Span(sentence[out[-1].start:span.end], out[-1].start, span.end)
+            out.pop()
+        out.append(span)
+    return out
 
 
 def _verb(word: str) -> bool:

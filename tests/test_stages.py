@@ -95,6 +95,10 @@ def test_a_pronoun_follow_up_asks_about_the_person_not_the_previous_paragraph(fa
     # ... a predicate without a verb's prefix, or an aspect word before one
     ("Beras yang sebelumnya Rp11.400 per kilogram naik 25 persen.", ["Rp11.400 per kilogram", "25 persen"]),
     ("Dijual Rp13.800 per kilogram kini turun.", ["Rp13.800 per kilogram"]),
+    # a bare figure "dari" another counts what that one counts; a price "dari" a price does not
+    ("Rapat itu dihadiri 31 dari 48 anggota Komisi I, serta Dewan Pers.", ["31 dari 48 anggota Komisi I"]),
+    ("Sembilan dari 14 pasien yang meninggal adalah anak-anak.", ["Sembilan dari 14 pasien"]),
+    ("Harga naik Rp1.000 dari Rp15.800.", ["Rp1.000", "Rp15.800"]),
 ])
 def test_numbers_come_with_what_they_count(sentence: str, spans: list[str]) -> None:
     assert [s.text for s in number_spans(sentence)] == spans
