@@ -14,7 +14,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 
 from .chunk import split_sentences
-from .lexicon import speech_verbs, titles
+from .lexicon import money_words, speech_verbs, titles
 from .parse import Article
 from .question import Question, ordinary
 from .text import DIGIT_WORDS, content_terms, stem, stopwords
@@ -49,16 +49,19 @@ ENDS_COUNT = ("dan", "atau", "yang", "di", "ke", "dari", "pada", "dengan", "untu
               "sedangkan", "sementara", "namun", "tetapi",
               # a predicate without a verb's prefix, and the aspect words before one: "Rp11.400 per kilogram naik
               # 25 persen" counts kilograms' price, not "naik"
-              "naik", "turun", "tumbuh", "kini", "masih", "sudah", "telah", "akan", "juga")
+              "naik", "turun", "tumbuh", "kini", "masih", "sudah", "telah", "akan", "juga", "menjadi")
 COUNT_PHRASE = re.compile(
     r"(?<![\w.,/])(?P<lead>(?:menit|ke|peringkat|posisi|nomor|pukul)\s+(?:ke-)?)?(?P<num>" + NUMERAL + r")"
-    r"(?P<what>(?:\s+(?!(?:" + "|".join(ENDS_COUNT) + r")\b|\d)[^\s,.;:()\"“”]+){0,3})",
+    r"(?P<what>(?:\s+(?!(?:" + "|".join(ENDS_COUNT) + r")\b|\d|Rp\s?\d)[^\s,.;:()\"“”]+){0,3})",
     re.IGNORECASE,
 )
 FIGURE = re.compile(r"(?<![\w.,/])(?:" + NUMERAL + r")(?![\w])", re.IGNORECASE)
 BARE_FIGURE = re.compile(r"\d+(?:[.,]\d+)*|(?:" + "|".join(NUMBER_WORDS) + r")(?:\s+(?:belas|puluh|ratus))?",
                          re.IGNORECASE)
 PARTITIVE = re.compile(r"\s+dari\s+(?:total\s+|sebanyak\s+)?", re.IGNORECASE)
+AFTER_CHANGE = {"setelah", "sesudah", "kini", "sekarang", "menjadi"}  # "dari X menjadi Y": Y
+BEFORE_CHANGE = {"sebelum", "sebelumnya", "semula", "asli", "awal"}  # ... and X
+MONEY = re.compile(r"\bRp|\b(?:rupiah|dolar|euro|ringgit|yuan|yen)\b|US\$", re.IGNORECASE)
 NUMBER_UNITS = {"persen", "juta", "miliar", "triliun", "ribu", "ratus", "dolar", "rupiah", "ton", "hektare", "ha",
                 "kilogram", "kg", "meter", "kilometer", "km", "milimeter", "mm", "unit", "orang", "jiwa"}
 NAME = re.compile(r"\b[A-Z][\w’'.-]*[A-Za-z](?:\s+(?:bin|binti|van|de|al|Al-)?\s*[A-Z][\w’'.-]*[A-Za-z])*")
@@ -361,12 +364,21 @@ def best_span(sentence: str, spans: Iterable[Span], q: Question) -> Span | None:
     spans = [s for s in spans if not _restates(s, q)] or list(spans)
     # "Kecamatan" of "Kecamatan Pedurungan" names a place, it does not restrict what is counted
     name_nouns = {t for n in q.names if " " in n for w in n.split() if ordinary(w) for t in content_terms(w)}
+    # "Berapa harga beras premium bulan lalu?" asks for an amount of money, not the "6,3 persen" beside the same
+    # words; "Naik berapa persen harga ...?" asks for a share of it
+    if q.focus and q.focus[0] in money_words():
+        spans = [s for s in spans if MONEY.search(s.text)] or spans
+    # "naik dari Rp108.000 menjadi Rp155.000": "setelah/kini" asks for the figure after "menjadi",
+    # "sebelum/semula/asli" for the one after "dari"
+    said = set(q.words)
+    wanted_link = "menjadi" if said & AFTER_CHANGE else "dari" if said & BEFORE_CHANGE else ""
     scored = []
     for span in spans:
         own = set(content_terms(span.text))
         near = _near(sentence, span) - own
-        scored.append(((len((own & terms) - focus - name_nouns), 3 * len(own & focus) + len(near & terms)),
-                       span))
+        linked = bool(wanted_link) and sentence[: span.start].rstrip().lower().endswith(f" {wanted_link}")
+        scored.append(((len((own & terms) - focus - name_nouns),
+                        3 * (len(own & focus) + linked) + len(near & terms)), span))
     if not scored:
         return None
     scored.sort(key=lambda s: s[0], reverse=True)

@@ -75,6 +75,12 @@ def function_words() -> frozenset[str]:
 
 
 @lru_cache(maxsize=1)
+def money_words() -> frozenset[str]:
+    """Nouns of price, cost and payment (money.txt): a question about one asks for an amount of money."""
+    return frozenset(w for line in _lines("money.txt") for w in line.split())
+
+
+@lru_cache(maxsize=1)
 def english_markers() -> frozenset[str]:
     """Common English function words."""
     return frozenset(w for line in _lines("english.txt") for w in line.split())

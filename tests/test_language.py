@@ -21,6 +21,7 @@ from knowledge.lexicon import (
     english_markers,
     english_names,
     function_words,
+    money_words,
     question_words,
 )
 from knowledge.settings import ROOT
@@ -46,7 +47,7 @@ def used_by(phrase: str, questions: dict[str, list[str]]) -> set[str]:
     return {aid for aid, asked in questions.items() if any(pattern.search(q) for q in asked)}
 
 
-@pytest.mark.parametrize(("table", "expand"), [(chat_spellings, False), (question_words, True)])
+@pytest.mark.parametrize(("table", "expand"), [(chat_spellings, False), (question_words, True), (money_words, True)])
 def test_every_entry_is_typed_by_readers_of_more_than_one_dev_article(table, expand: bool) -> None:
     """Chat spellings as typed; question words once chat spellings are expanded ("gimana" is "bagaimana")."""
     questions = dev_questions(expand)
@@ -96,7 +97,8 @@ def test_an_english_name_matches_the_indonesian_spelling_of_its_words() -> None:
 
 def test_the_tables_are_data_files() -> None:
     assert {p.name for p in LANGUAGE_DIR.iterdir()} >= {"chat.tsv", "question_words.tsv", "function_words.txt",
-                                                         "english.txt", "english_names.tsv", "speech.txt", "titles.txt"}
+                                                         "english.txt", "english_names.tsv", "speech.txt", "titles.txt",
+                                                         "money.txt"}
 
 
 @pytest.mark.parametrize("removed", ["dituntut", "bebas korupsi", "instansi", "virtual", "menuntut", "predikat"])

@@ -156,6 +156,20 @@ def test_the_figure_a_question_gives_is_not_the_one_it_asks_for() -> None:
     assert span is None or not span.text.lower().startswith("satu")  # no lead rather than the question's own figure
 
 
+def test_a_question_about_a_price_is_answered_with_an_amount_of_money() -> None:
+    sentence = "Harga beras premium naik 6,3 persen dibanding bulan lalu yang masih Rp15.800 per kilogram."
+    assert lead_for(analyse("Berapa harga beras premium bulan lalu?"), sentence) == "Rp15.800 per kilogram."
+    assert lead_for(analyse("Naik berapa persen harga beras premium?"), sentence) == "6,3 persen."  # a share of it
+
+
+def test_from_and_to_figures_are_told_apart_by_before_and_after() -> None:
+    """"dari X menjadi Y": the price after the change follows "menjadi", the one before follows "dari"."""
+    sentence = "Harga setiap paket digelembungkan dari Rp108.000 menjadi Rp155.000."
+    assert [s.text for s in number_spans(sentence)] == ["Rp108.000", "Rp155.000"]
+    assert lead_for(analyse("Berapa harga satu paket setelah digelembungkan?"), sentence) == "Rp155.000."
+    assert lead_for(analyse("Berapa harga asli satu paket sebelum digelembungkan?"), sentence) == "Rp108.000."
+
+
 def test_no_lead_when_the_sentence_does_not_tell_which_figure() -> None:
     sentence = "Indonesia melepaskan 11 tembakan, sementara Yordania mencatatkan 14 tembakan."
     assert best_span(sentence, number_spans(sentence), analyse("Berapa tembakan?")) is None
