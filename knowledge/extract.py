@@ -49,6 +49,7 @@ ENDS_COUNT = ("dan", "atau", "yang", "di", "ke", "dari", "pada", "dengan", "untu
               "sedangkan", "sementara", "namun", "tetapi",
               # a predicate without a verb's prefix, and the aspect words before one: "Rp11.400 per kilogram naik
               # 25 persen" counts kilograms' price, not "naik"
+              "sehingga", "agar", "supaya", "jika", "ketika",
               "naik", "turun", "tumbuh", "kini", "masih", "sudah", "telah", "akan", "juga", "menjadi")
 COUNT_PHRASE = re.compile(
     r"(?<![\w.,/])(?P<lead>(?:menit|ke|peringkat|posisi|nomor|pukul)\s+(?:ke-)?)?(?P<num>" + NUMERAL + r")"
@@ -61,6 +62,8 @@ BARE_FIGURE = re.compile(r"\d+(?:[.,]\d+)*|(?:" + "|".join(NUMBER_WORDS) + r")(?
 PARTITIVE = re.compile(r"\s+dari\s+(?:total\s+|sebanyak\s+)?", re.IGNORECASE)
 AFTER_CHANGE = {"setelah", "sesudah", "kini", "sekarang", "menjadi"}  # "dari X menjadi Y": Y
 BEFORE_CHANGE = {"sebelum", "sebelumnya", "semula", "asli", "awal"}  # ... and X
+LONG = re.compile(r"\b(?:berapa lama|how long)\b")
+DURATION = {"detik", "menit", "jam", "hari", "pekan", "minggu", "bulan", "tahun", "windu", "dekade", "abad"}
 MONEY = re.compile(r"\bRp|\b(?:rupiah|dolar|euro|ringgit|yuan|yen)\b|US\$", re.IGNORECASE)
 NUMBER_UNITS = {"persen", "juta", "miliar", "triliun", "ribu", "ratus", "dolar", "rupiah", "ton", "hektare", "ha",
                 "kilogram", "kg", "meter", "kilometer", "km", "milimeter", "mm", "unit", "orang", "jiwa"}
@@ -368,15 +371,20 @@ def best_span(sentence: str, spans: Iterable[Span], q: Question) -> Span | None:
     # words; "Naik berapa persen harga ...?" asks for a share of it
     if q.focus and q.focus[0] in money_words():
         spans = [s for s in spans if MONEY.search(s.text)] or spans
+    # "Berapa lama ...?" asks for a length of time: "Enam titik" is no answer to it
+    if LONG.search(" ".join(q.words)):
+        spans = [s for s in spans if set(s.text.lower().split()) & DURATION] or spans
     # "naik dari Rp108.000 menjadi Rp155.000": "setelah/kini" asks for the figure after "menjadi",
     # "sebelum/semula/asli" for the one after "dari"
     said = set(q.words)
-    wanted_link = "menjadi" if said & AFTER_CHANGE else "dari" if said & BEFORE_CHANGE else ""
+    wanted_link = "sejak" if "sejak" in said else "menjadi" if said & AFTER_CHANGE else "dari" if said & \
+        BEFORE_CHANGE else ""
     scored = []
     for span in spans:
         own = set(content_terms(span.text))
         near = _near(sentence, span) - own
-        linked = bool(wanted_link) and sentence[: span.start].rstrip().lower().endswith(f" {wanted_link}")
+        linked = bool(wanted_link) and (sentence[: span.start].rstrip().lower().endswith(f" {wanted_link}")
+                                        or span.text.lower().startswith(f"{wanted_link} "))
         scored.append(((len((own & terms) - focus - name_nouns),
                         3 * (len(own & focus) + linked) + len(near & terms)), span))
     if not scored:

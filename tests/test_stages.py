@@ -170,6 +170,19 @@ def test_from_and_to_figures_are_told_apart_by_before_and_after() -> None:
     assert lead_for(analyse("Berapa harga asli satu paket sebelum digelembungkan?"), sentence) == "Rp108.000."
 
 
+def test_how_long_is_answered_with_a_length_of_time() -> None:
+    sentence = ("Longsor menimbun jalan nasional di enam titik sehingga akses menuju Kayu Aro sempat terputus sekitar "
+                "10 jam sebelum dibersihkan dengan dua unit alat berat.")
+    assert number_spans(sentence)[0].text == "enam titik"  # "sehingga" ends what is counted
+    assert lead_for(analyse("Berapa lama akses jalan ke Kayu Aro terputus karena longsor?"), sentence) == "10 jam."
+
+
+def test_since_when_is_answered_with_the_date_after_since() -> None:
+    sentence = ("Neraca perdagangan pada Oktober 2023 mengalami surplus. Sumsel telah mencatat surplus selama 42 bulan "
+                "berturut-turut sejak Mei 2020.")
+    assert lead_for(analyse("Sejak kapan neraca perdagangan Sumsel surplus terus?"), sentence) == "Mei 2020."
+
+
 def test_no_lead_when_the_sentence_does_not_tell_which_figure() -> None:
     sentence = "Indonesia melepaskan 11 tembakan, sementara Yordania mencatatkan 14 tembakan."
     assert best_span(sentence, number_spans(sentence), analyse("Berapa tembakan?")) is None
