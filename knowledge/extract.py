@@ -49,7 +49,7 @@ ENDS_COUNT = ("dan", "atau", "yang", "di", "ke", "dari", "pada", "dengan", "untu
               "sedangkan", "sementara", "namun", "tetapi",
               # a predicate without a verb's prefix, and the aspect words before one: "Rp11.400 per kilogram naik
               # 25 persen" counts kilograms' price, not "naik"
-              "sehingga", "agar", "supaya", "jika", "ketika",
+              "sehingga", "agar", "supaya", "jika", "ketika", "sesuai",
               "naik", "turun", "tumbuh", "kini", "masih", "sudah", "telah", "akan", "juga", "menjadi")
 COUNT_PHRASE = re.compile(
     r"(?<![\w.,/])(?P<lead>(?:menit|ke|peringkat|posisi|nomor|pukul)\s+(?:ke-)?)?(?P<num>" + NUMERAL + r")"
@@ -69,6 +69,8 @@ NUMBER_UNITS = {"persen", "juta", "miliar", "triliun", "ribu", "ratus", "dolar",
                 "kilogram", "kg", "meter", "kilometer", "km", "milimeter", "mm", "unit", "orang", "jiwa"}
 NAME = re.compile(r"\b[A-Z][\w’'.-]*[A-Za-z](?:\s+(?:bin|binti|van|de|al|Al-)?\s*[A-Z][\w’'.-]*[A-Za-z])*")
 NEARBY = 6  # words around a span that tell what it is about
+# Where the words about one figure end: a comma or semicolon, or a conjunction that joins the next item
+CLAUSE_BREAK = re.compile(r"[,;]\s|\s(?:dan|serta|sedangkan|sementara|namun|tetapi)\s", re.IGNORECASE)
 
 
 @dataclass(frozen=True)
@@ -335,8 +337,8 @@ def _near(sentence: str, span: Span) -> set[str]:
     "... dijual Rp13.800 kini naik 21,7 persen, sedangkan beras medium ... naik 25 persen": "medium" belongs
     to the second figure's clause, though it is only three words after the first.
     """
-    before = re.split(r"[,;]\s", sentence[: span.start])[-1].split()[-NEARBY:]
-    after = re.split(r"[,;]\s", sentence[span.end:])[0].split()[:3]
+    before = CLAUSE_BREAK.split(sentence[: span.start])[-1].split()[-NEARBY:]
+    after = CLAUSE_BREAK.split(sentence[span.end:])[0].split()[:3]
     return set(content_terms(" ".join([*before, span.text, *after])))
 
 

@@ -147,6 +147,15 @@ def test_the_words_that_tell_a_figure_apart_are_read_within_its_clause() -> None
         None, "25 persen.")
 
 
+def test_the_words_after_and_belong_to_the_next_figure() -> None:
+    """"... Rp11.500 per kilogram dan beras premium Rp14.400": "premium" is the second price's."""
+    sentence = ("Untuk wilayah Kalimantan, HET beras medium ditetapkan Rp11.500 per kilogram dan beras premium "
+                "Rp14.400 per kilogram sesuai Peraturan Bapanas.")
+    assert [s.text for s in number_spans(sentence)] == ["Rp11.500 per kilogram", "Rp14.400 per kilogram"]
+    assert lead_for(analyse("het beras premium brp sih"), sentence) in (None, "Rp14.400 per kilogram.")
+    assert lead_for(analyse("Berapa HET beras medium?"), sentence) == "Rp11.500 per kilogram."
+
+
 def test_the_figure_a_question_gives_is_not_the_one_it_asks_for() -> None:
     """"anak usia 5-14 tahun" qualifies what is counted; the count is the other figure."""
     sentence = "Berdasarkan kelompok usia, anak usia 5-14 tahun paling banyak terjangkit dengan 541 kasus."
