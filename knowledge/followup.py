@@ -13,8 +13,10 @@ from dataclasses import dataclass
 
 PRONOUNS = re.compile(r"\b(dia|ia|beliau|doi|he|she|him|her)\b", re.IGNORECASE)
 POSSESSIVE = re.compile(r"\b(kata|menurut|pendapat|pesan|harapan|pernyataan|ucapan)nya\b", re.IGNORECASE)
+# "kalau WBBM?", "terus yang ke Malaysia?", "what about WBBM?"; in English only "how/what about" is elliptic:
+# "What is Ismail's position?" is a question of its own
 ELLIPSIS = re.compile(
-    r"^\s*(?:(?:lalu|terus|trus|nah|oke|ok|kalau|kalo|klo|bagaimana|gimana|gmn|how|what)\s+)+"
+    r"^\s*(?:(?:lalu|terus|trus|nah|oke|ok|kalau|kalo|klo|bagaimana|gimana|gmn|(?:how|what)(?=\s+about\b))\s+)+"
     r"(?:(?:dengan|dgn|sama|about|with|untuk|buat|yang|yg)\s+)?(?P<focus>.+?)\s*(?:gimana|bagaimana|nya)?\s*\??\s*$",
     re.IGNORECASE,
 )

@@ -158,6 +158,9 @@ def test_who_a_quoted_person_is_is_answered_with_their_title(retriever, question
     answer = retriever.answer(question)
     assert answer.found
     assert answer.lead == "Ismail adalah Direktur Jenderal SDPPi."
+    # ... in the middle of a conversation too: it is no follow-up of the question before it
+    after = retriever.answer(question, retriever.answer("Apa kepanjangan WBK?").context)
+    assert after.found and after.lead == answer.lead
 
 
 def test_a_question_about_a_quoted_person_that_the_article_does_not_answer_is_still_refused(retriever) -> None:

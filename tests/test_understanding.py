@@ -165,6 +165,11 @@ def test_a_title_written_in_lower_case_elsewhere_is_not_a_first_name() -> None:
          "Berapa persen kuota jalur prestasi di SMK?", False),
         ("kalau ke Malaysia?", Context("Berapa nilai ekspor ke RRT?", "", "RRT"), "Berapa nilai ekspor ke Malaysia?",
          False),
+        # English: "what/how about X?" is elliptic; "What is X?" and "How many ...?" are questions of their own
+        ("what about WBBM?", Context("Apa kepanjangan WBK?", "", "WBK"), "Apa kepanjangan WBBM?", False),
+        ("What is Ismail's position?", Context("Apa kepanjangan WBK?", "", "WBK"), "What is Ismail's position?",
+         False),
+        ("How many work units?", Context("Berapa LPNK yang dapat WBK?", "", "LPNK"), "How many work units?", False),
     ],
 )
 def test_follow_ups_become_standalone_questions(question: str, context: Context, expected: str, more: bool) -> None:
