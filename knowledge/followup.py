@@ -13,10 +13,12 @@ from dataclasses import dataclass
 
 PRONOUNS = re.compile(r"\b(dia|ia|beliau|doi|he|she|him|her)\b", re.IGNORECASE)
 POSSESSIVE = re.compile(r"\b(kata|menurut|pendapat|pesan|harapan|pernyataan|ucapan)nya\b", re.IGNORECASE)
-# "kalau WBBM?", "terus yang ke Malaysia?", "what about WBBM?"; in English only "how/what about" is elliptic:
-# "What is Ismail's position?" is a question of its own
+# "kalau WBBM?", "terus yang ke Malaysia?", "bagaimana dengan AJI?", "what about WBBM?". "Bagaimana" and "how" or
+# "what" are elliptic only before "dengan" or "about": "Bagaimana tanggapan Dewan Pers?" and "What is Ismail's
+# position?" are questions of their own
 ELLIPSIS = re.compile(
-    r"^\s*(?:(?:lalu|terus|trus|nah|oke|ok|kalau|kalo|klo|bagaimana|gimana|gmn|(?:how|what)(?=\s+about\b))\s+)+"
+    r"^\s*(?:(?:lalu|terus|trus|nah|oke|ok|kalau|kalo|klo|(?:bagaimana|gimana|gmn)(?=\s+(?:dengan|dgn|sama)\b)"
+    r"|(?:how|what)(?=\s+about\b))\s+)+"
     r"(?:(?:dengan|dgn|sama|about|with|untuk|buat|yang|yg)\s+)?(?P<focus>.+?)\s*(?:gimana|bagaimana|nya)?\s*\??\s*$",
     re.IGNORECASE,
 )

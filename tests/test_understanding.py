@@ -170,6 +170,11 @@ def test_a_title_written_in_lower_case_elsewhere_is_not_a_first_name() -> None:
         ("What is Ismail's position?", Context("Apa kepanjangan WBK?", "", "WBK"), "What is Ismail's position?",
          False),
         ("How many work units?", Context("Berapa LPNK yang dapat WBK?", "", "LPNK"), "How many work units?", False),
+        # "bagaimana" too: elliptic before "dengan", a question of its own before a noun
+        ("bagaimana dengan WBBM?", Context("Berapa instansi yang dapat WBK?", "", "WBK"),
+         "Berapa instansi yang dapat WBBM?", False),
+        ("Bagaimana tanggapan Dewan Pers?", Context("Berapa pasal yang dipersoalkan?", "", "pasal"),
+         "Bagaimana tanggapan Dewan Pers?", False),
     ],
 )
 def test_follow_ups_become_standalone_questions(question: str, context: Context, expected: str, more: bool) -> None:
