@@ -43,13 +43,14 @@ RANGE = re.compile(r"\s*(?:[-–]|hingga|sampai|s\.d\.)\s*")  # between the two 
 NUMBER_WORDS = (*DIGIT_WORDS, "sepuluh", "sebelas", "seratus", "seribu", "setengah")
 NUMERAL = (r"(?:Rp\s?)?\d+(?:[.,]\d+)*(?:\s*(?:-|–|hingga|sampai)\s*\d+(?:[.,]\d+)*)?"
            r"|(?:" + "|".join(NUMBER_WORDS) + r")(?:\s+(?:belas|puluh|ratus|ribu|juta))?")
+# Conjunctions that join the next item: the words about one figure stop there ("... Rp11.500 dan beras premium").
+JOINING = ("dan", "serta", "sedangkan", "sementara", "namun", "tetapi")
 # Conjunctions and prepositions end what a number counts: "9.415 ton beras melalui program ..." counts rice.
-ENDS_COUNT = ("dan", "atau", "yang", "di", "ke", "dari", "pada", "dengan", "untuk", "sejak", "melalui", "hingga",
-              "sampai", "oleh", "bagi", "kepada", "terhadap", "selama", "dalam", "sebagai", "serta", "karena",
-              "sedangkan", "sementara", "namun", "tetapi",
+ENDS_COUNT = (*JOINING, "atau", "yang", "di", "ke", "dari", "pada", "dengan", "untuk", "sejak", "melalui", "hingga",
+              "sampai", "oleh", "bagi", "kepada", "terhadap", "selama", "dalam", "sebagai", "karena", "sehingga",
+              "agar", "supaya", "jika", "ketika", "sesuai",
               # a predicate without a verb's prefix, and the aspect words before one: "Rp11.400 per kilogram naik
               # 25 persen" counts kilograms' price, not "naik"
-              "sehingga", "agar", "supaya", "jika", "ketika", "sesuai",
               "naik", "turun", "tumbuh", "kini", "masih", "sudah", "telah", "akan", "juga", "menjadi")
 COUNT_PHRASE = re.compile(
     r"(?<![\w.,/])(?P<lead>(?:menit|ke|peringkat|posisi|nomor|pukul)\s+(?:ke-)?)?(?P<num>" + NUMERAL + r")"
@@ -70,7 +71,7 @@ NUMBER_UNITS = {"persen", "juta", "miliar", "triliun", "ribu", "ratus", "dolar",
 NAME = re.compile(r"\b[A-Z][\w’'.-]*[A-Za-z](?:\s+(?:bin|binti|van|de|al|Al-)?\s*[A-Z][\w’'.-]*[A-Za-z])*")
 NEARBY = 6  # words around a span that tell what it is about
 # Where the words about one figure end: a comma or semicolon, or a conjunction that joins the next item
-CLAUSE_BREAK = re.compile(r"[,;]\s|\s(?:dan|serta|sedangkan|sementara|namun|tetapi)\s", re.IGNORECASE)
+CLAUSE_BREAK = re.compile(r"[,;]\s|\s(?:" + "|".join(JOINING) + r")\s", re.IGNORECASE)
 
 
 @dataclass(frozen=True)
@@ -347,10 +348,10 @@ def _figures(text: str) -> set[str]:
     return {re.sub(r"\s+", " ", m.group(0)).lower() for m in FIGURE.finditer(text)}
 
 
-def _restates(span: Span, q: Question) -> bool:
-    """Whether the span's figure is one the question itself states."""
+def _restates(span: Span, given: set[str]) -> bool:
+    """Whether the span's figures are ones the question itself states (`given`: the question's figures)."""
     own = _figures(span.text)
-    return bool(own) and own <= _figures(q.text)
+    return bool(own) and own <= given
 
 
 def best_span(sentence: str, spans: Iterable[Span], q: Question) -> Span | None:
@@ -366,7 +367,8 @@ def best_span(sentence: str, spans: Iterable[Span], q: Question) -> Span | None:
     terms, focus = set(q.terms), set(q.focus)
     # "Berapa kasus DBD pada anak usia 5-14 tahun?", "Berapa harga satu paket?": the figure the question
     # gives is not the one it asks for, unless the sentence has no other
-    spans = [s for s in spans if not _restates(s, q)] or list(spans)
+    given = _figures(q.text)
+    spans = [s for s in spans if not _restates(s, given)] or list(spans)
     # "Kecamatan" of "Kecamatan Pedurungan" names a place, it does not restrict what is counted
     name_nouns = {t for n in q.names if " " in n for w in n.split() if ordinary(w) for t in content_terms(w)}
     # "Berapa harga beras premium bulan lalu?" asks for an amount of money, not the "6,3 persen" beside the same

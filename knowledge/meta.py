@@ -22,9 +22,9 @@ WHO = {"siapa", "who", "oleh", "by", "nama"}
 EDITOR = {"editor", "editornya", "penyunting", "penyuntingnya", "disunting", "menyunting", "edited", "editing"}
 SOURCE = {"sumber", "sumbernya", "bersumber", "media", "penerbit", "diterbitkan", "menerbitkan", "copyright", "source",
           "publisher", "published", "outlet", "cipta"}
-WHEN = {"tahun", "kapan", "tanggal", "when", "year", "date", "terbit", "dirilis"}
 # "Kapan berita ini diterbitkan?" asks when, although "diterbitkan" also belongs to the source's words.
 ASKS_WHEN = {"kapan", "tanggal", "when", "date", "year"}
+WHEN = ASKS_WHEN | {"tahun", "terbit", "dirilis"}
 PLACE = {"kota", "where", "city", "dateline", "lokasi"}
 TOPIC = {"topik", "topiknya", "inti", "intinya", "ringkas", "ringkasan", "rangkum", "rangkuman", "membahas",
          "dibahas", "tentang", "about", "summary", "summarize", "gist", "pokok", "isinya", "ringkasnya", "bahas"}
