@@ -64,6 +64,7 @@ PARTITIVE = re.compile(r"\s+dari\s+(?:total\s+|sebanyak\s+)?", re.IGNORECASE)
 AFTER_CHANGE = {"setelah", "sesudah", "kini", "sekarang", "menjadi"}  # "dari X menjadi Y": Y
 BEFORE_CHANGE = {"sebelum", "sebelumnya", "semula", "asli", "awal"}  # ... and X
 LONG = re.compile(r"\b(?:berapa lama|how long)\b")
+CLASSIFIERS = {"unit", "buah", "ekor", "butir", "lembar", "batang"}  # "2.164 unit rumah" counts houses
 DURATION = {"detik", "menit", "jam", "hari", "pekan", "minggu", "bulan", "tahun", "windu", "dekade", "abad"}
 MONEY = re.compile(r"\bRp|\b(?:rupiah|dolar|euro|ringgit|yuan|yen)\b|US\$", re.IGNORECASE)
 NUMBER_UNITS = {"persen", "juta", "miliar", "triliun", "ribu", "ratus", "dolar", "rupiah", "ton", "hektare", "ha",
@@ -354,6 +355,29 @@ def _restates(span: Span, given: set[str]) -> bool:
     return bool(own) and own <= given
 
 
+def _counts_other(span: Span, q: Question) -> bool:
+    """Whether the figure counts a noun the question never names ("16 kecamatan" for "berapa kasus ...?").
+
+    What a figure counts is the word right after it ("Tujuh bulan berturut-turut" counts months), or after a
+    classifier ("3.691 unit kerja"). An amount of money, a length of time and a unit ("persen", "ton per
+    bulan", "orang") count no noun of their own; a time of day answers only "jam berapa". A bare figure ("2024",
+    "21") does not show what it counts.
+    """
+    if MONEY.search(span.text):
+        return False
+    figures = {w for f in _figures(span.text) for w in f.split()}
+    words = [t for t in content_terms(span.text) if t not in figures and not any(c.isdigit() for c in t)]
+    if words and words[0] in CLASSIFIERS:
+        words = words[1:] or words
+    if not words:
+        return True
+    if words[0] == "pukul":  # "pukul 21.00 WIB" answers "jam berapa", not "berapa skor"
+        return not {"jam", "pukul"} & set(q.words)
+    if words[0] in NUMBER_UNITS | DURATION | {"per"}:
+        return False
+    return not set(words) & set(q.terms)
+
+
 def best_span(sentence: str, spans: Iterable[Span], q: Question) -> Span | None:
     """The span that names most precisely what the question asks.
 
@@ -378,6 +402,9 @@ def best_span(sentence: str, spans: Iterable[Span], q: Question) -> Span | None:
     # "Berapa lama ...?" asks for a length of time: "Enam titik" is no answer to it
     if LONG.search(" ".join(q.words)):
         spans = [s for s in spans if set(s.text.lower().split()) & DURATION] or spans
+    # "Berapa kasus DBD ...?" names what it counts: "16 kecamatan" beside the cases answers something else
+    if q.kind == "count" and not q.english and q.focus and q.focus[0] not in NUMBER_UNITS | DURATION:
+        spans = [s for s in spans if not _counts_other(s, q)]
     # "naik dari Rp108.000 menjadi Rp155.000": "setelah/kini" asks for the figure after "menjadi",
     # "sebelum/semula/asli" for the one after "dari"
     said = set(q.words)

@@ -192,6 +192,26 @@ def test_since_when_is_answered_with_the_date_after_since() -> None:
     assert lead_for(analyse("Sejak kapan neraca perdagangan Sumsel surplus terus?"), sentence) == "Mei 2020."
 
 
+def test_a_figure_of_another_noun_does_not_lead() -> None:
+    # "Berapa kasus ...?" names what it counts: the districts written beside the cases are something else
+    sentence = "Ia menyebutkan seluruh 16 kecamatan di Kota Semarang telah melaporkan kasus DBD."
+    assert lead_for(analyse("Berapa jumlah kasus DBD di Kota Semarang sejak Januari 2024?"), sentence) is None
+    sentence = "Para pengungsi ditampung di 14 posko pengungsian yang tersebar di masjid, sekolah dan kantor desa."
+    assert lead_for(analyse("Berapa bungkus nasi yang dimasak untuk pengungsi?"), sentence) is None
+    assert lead_for(analyse("Berapa posko pengungsian yang didirikan?"), sentence) == "14 posko pengungsian."
+    sentence = ("Pada tahun 2020 terdapat 3.691 unit kerja yang diusulkan kepada Tim Penilai Nasional, dan 763 "
+                "instansi yang berhasil mendapatkan penghargaan.")
+    assert lead_for(analyse("Secara keseluruhan ada berapa pemenangnya?"), sentence) is None  # "unit" counts "kerja"
+    # a unit, a length of time and a time of day count no noun of their own
+    sentence = "Menurut Syarif, kebutuhan beras Kalbar mencapai sekitar 42.000 ton per bulan."
+    assert lead_for(analyse("Berapa kebutuhan beras Kalbar setiap bulan?"), sentence) == "42.000 ton per bulan."
+    sentence = "Unit kerja BBPPT akan dievaluasi setiap dua tahun sekali untuk dinilai apakah masih layak."
+    assert lead_for(analyse("Setiap berapa tahun BBPPT akan dievaluasi?"), sentence) == "Dua tahun sekali."
+    sentence = "Air datang sangat cepat sekitar pukul 21.00 WIB, membawa lumpur, batu dan kayu gelondongan dari hulu."
+    assert lead_for(analyse("Jam berapa air mulai datang ke permukiman?"), sentence) == "Pukul 21.00 WIB."
+    assert lead_for(analyse("Berapa skor pertandingan itu?"), sentence) is None
+
+
 def test_no_lead_when_the_sentence_does_not_tell_which_figure() -> None:
     sentence = "Indonesia melepaskan 11 tembakan, sementara Yordania mencatatkan 14 tembakan."
     assert best_span(sentence, number_spans(sentence), analyse("Berapa tembakan?")) is None
