@@ -9,7 +9,10 @@ question into a standalone one. It knows nothing about Rasa.
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
+
+from .text import stopwords
 
 PRONOUNS = re.compile(r"\b(dia|ia|beliau|doi|he|she|him|her)\b", re.IGNORECASE)
 POSSESSIVE = re.compile(r"\b(kata|menurut|pendapat|pesan|harapan|pernyataan|ucapan)nya\b", re.IGNORECASE)
@@ -28,6 +31,7 @@ COUNTED = re.compile(
     r"\b(?:berapa|brp|jumlah)\s+(?:banyak\s+)?(?P<what>[a-z]+(?:\s+(?!yang|yg)[a-z]+)?)", re.IGNORECASE
 )
 PREPOSITION = re.compile(r"(di|ke|dari|pada|untuk|buat|in|at|to|from|for)\s+", re.IGNORECASE)
+WORD = re.compile(r"[^\W\d_][\w-]*")
 QUESTION_WORD = re.compile(r"\b(siapa|apa|berapa|kapan|mengapa)\b", re.IGNORECASE)
 
 
@@ -63,8 +67,37 @@ def focus_of(question: str) -> str:
     return ""
 
 
-def resolve(question: str, context: Context) -> Resolved:
-    """Rewrite pronouns and elliptic questions with the previous turn; leave others untouched."""
+def _same_place(prep: str, question: str) -> re.Match[str] | None:
+    """The previous question's phrase after the same preposition: "ke India" for "kalau ke Malaysia?"."""
+    return re.search(rf"\b(?i:{re.escape(prep)})\s+[\w-]+(?:\s+[A-Z][\w-]*)*", question)
+
+
+def _alternative(new: str, question: str, writes: Callable[[str], bool]) -> re.Match[str] | None:
+    """The word of the previous question that `new` stands in for, by the article's own pairs of words.
+
+    "kalau yang medium?" after "Berapa harga beras premium bulan lalu?": the article writes "beras medium",
+    so "medium" takes the place of "premium", the word written after "beras" in the question.
+    """
+    found = list(WORD.finditer(question))
+    for i in range(len(found) - 1, 0, -1):
+        before = found[i - 1].group(0).lower()
+        after = found[i + 1].group(0).lower() if i + 1 < len(found) else ""
+        if found[i].group(0).lower() == new.lower():
+            return None
+        if QUESTION_WORD.fullmatch(before):
+            continue
+        sw = stopwords()
+        if (before not in sw and writes(f"{before} {new}")) or (after and after not in sw and writes(f"{new} {after}")):
+            return found[i]
+    return None
+
+
+def resolve(question: str, context: Context, writes: Callable[[str], bool] | None = None) -> Resolved:
+    """Rewrite pronouns and elliptic questions with the previous turn; leave others untouched.
+
+    `writes` tells whether the article writes a phrase, so that a modifier swapped in ("kalau yang medium?")
+    takes the place of the word it pairs with there.
+    """
     text = question.strip()
     wants_more = bool(MORE.search(text))
     speaker = context.speaker
@@ -79,7 +112,13 @@ def resolve(question: str, context: Context) -> Resolved:
         # "kalau di SMK?" after "... di SMA?": the reader's own "di" takes the place of the question's
         lead = PREPOSITION.match(new_focus)
         swapped = (rf"(?:\b{re.escape(lead.group(1))}\s+)?" if lead else "") + re.escape(context.focus)
-        if context.focus and re.search(swapped, context.question, re.IGNORECASE):
+        place = _same_place(lead.group(1), context.question) if lead else None
+        single = None if lead or " " in new_focus or not new_focus.islower() or writes is None else \
+            _alternative(new_focus, context.question, writes)
+        if place or single:
+            hit = place or single
+            text = context.question[: hit.start()] + new_focus + context.question[hit.end():]
+        elif context.focus and re.search(swapped, context.question, re.IGNORECASE):
             text = re.sub(swapped, lambda _: new_focus, context.question, count=1, flags=re.IGNORECASE)
         else:
             text = f"{context.question.rstrip(' ?')} {new_focus}?"

@@ -372,7 +372,8 @@ class Retriever:
 
     def resolve_turn(self, question: str, context: Context, avoid: tuple[Key, ...] = ()) -> Turn:
         """The question made standalone, the article it is about, the person it names, what to leave out."""
-        resolved = resolve(question, context)
+        surface = self.lexical.surface.get(context.source, "")
+        resolved = resolve(question, context, lambda phrase: bool(re.search(rf"\b{re.escape(phrase)}\b", surface)))
         followup = resolved.text != question.strip() and context.source in self.articles
         within = context.article or (context.source if followup else "") or (
             next(iter(self.articles)) if len(self.articles) == 1 else "")

@@ -75,6 +75,15 @@ def test_a_pronoun_follow_up_asks_about_the_person_not_the_previous_paragraph(fa
     assert not turn.resolved.pronoun and turn.asked.previous == ((article, 10),)
 
 
+def test_a_modifier_follow_up_takes_the_place_the_article_pairs_it_with(fake_retriever: Retriever) -> None:
+    # the article writes "tujuh pemerintah provinsi, sembilan pemerintah kota": "kota" stands for "provinsi"
+    article = next(iter(fake_retriever.articles))
+    before = Context("Berapa pemerintah provinsi yang dapat penghargaan?", "", "pemerintah provinsi", (3,), article,
+                     article)
+    turn = fake_retriever.resolve_turn("kalau yang kota?", before)
+    assert turn.resolved.text == "Berapa pemerintah kota yang dapat penghargaan?"
+
+
 # --- extract ------------------------------------------------------------------------------------------
 
 

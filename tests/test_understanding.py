@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import pytest
 
 from knowledge.extract import paragraph_speakers, person_name
@@ -181,6 +183,27 @@ def test_follow_ups_become_standalone_questions(question: str, context: Context,
     resolved = resolve(question, context)
     assert resolved.text == expected
     assert resolved.wants_more is more
+
+
+def test_a_place_swapped_in_replaces_the_place_not_what_is_counted() -> None:
+    # the previous focus is what was counted ("nilai ekspor"); "ke Malaysia" takes the place of "ke India"
+    context = Context("Berapa nilai ekspor nonmigas Sumsel ke India?", "", "nilai ekspor")
+    assert resolve("terus yang ke Malaysia?", context).text == "Berapa nilai ekspor nonmigas Sumsel ke Malaysia?"
+    context = Context("Berapa kasus DBD di Tembalang?", "", "kasus DBD")
+    assert resolve("kalau di Ngaliyan?", context).text == "Berapa kasus DBD di Ngaliyan?"
+
+
+def test_a_modifier_swapped_in_replaces_the_word_it_pairs_with_in_the_article() -> None:
+    article = ("harga beras premium naik 6,3 persen dibanding bulan lalu yang masih rp15.800 per kilogram. pada "
+               "periode yang sama, beras medium naik 7,5 persen dari rp13.250 per kilogram.")
+
+    def writes(phrase: str) -> bool:
+        return re.search(rf"\b{re.escape(phrase)}\b", article) is not None
+
+    context = Context("Berapa harga beras premium bulan lalu?", "", "harga beras")
+    assert resolve("kalau yang medium?", context, writes).text == "Berapa harga beras medium bulan lalu?"
+    # only the article's own pairs of words decide: one that never writes "beras medium" keeps "premium"
+    assert "premium" in resolve("kalau yang medium?", context, lambda phrase: False).text
 
 
 def test_focus_is_the_abbreviation_or_the_counted_noun() -> None:
