@@ -64,6 +64,7 @@ PARTITIVE = re.compile(r"\s+dari\s+(?:total\s+|sebanyak\s+)?", re.IGNORECASE)
 AFTER_CHANGE = {"setelah", "sesudah", "kini", "sekarang", "menjadi"}  # "dari X menjadi Y": Y
 BEFORE_CHANGE = {"sebelum", "sebelumnya", "semula", "asli", "awal"}  # ... and X
 LONG = re.compile(r"\b(?:berapa lama|how long)\b")
+WHOLE = re.compile(r"\s*dari\s+(?:semua|seluruh|total|sekian)\s+([^,?]+),", re.IGNORECASE)
 CLASSIFIERS = {"unit", "buah", "ekor", "butir", "lembar", "batang"}  # "2.164 unit rumah" counts houses
 DURATION = {"detik", "menit", "jam", "hari", "pekan", "minggu", "bulan", "tahun", "windu", "dekade", "abad"}
 MONEY = re.compile(r"\bRp|\b(?:rupiah|dolar|euro|ringgit|yuan|yen)\b|US\$", re.IGNORECASE)
@@ -355,6 +356,11 @@ def _restates(span: Span, given: set[str]) -> bool:
     return bool(own) and own <= given
 
 
+def _figure_words(span: Span) -> set[str]:
+    """The words of the span's figures ("sebelas", "3.691")."""
+    return {w for f in _figures(span.text) for w in f.split()}
+
+
 def _counts_other(span: Span, q: Question) -> bool:
     """Whether the figure counts a noun the question never names ("16 kecamatan" for "berapa kasus ...?").
 
@@ -365,7 +371,7 @@ def _counts_other(span: Span, q: Question) -> bool:
     """
     if MONEY.search(span.text):
         return False
-    figures = {w for f in _figures(span.text) for w in f.split()}
+    figures = _figure_words(span)
     words = [t for t in content_terms(span.text) if t not in figures and not any(c.isdigit() for c in t)]
     if words and words[0] in CLASSIFIERS:
         words = words[1:] or words
@@ -389,6 +395,11 @@ def best_span(sentence: str, spans: Iterable[Span], q: Question) -> Span | None:
     sentence does not tell which figure is meant: no lead rather than a guess.
     """
     terms, focus = set(q.terms), set(q.focus)
+    # "Dari semua unit kerja yang diusulkan, berapa yang berhasil?": the whole the question starts from is given
+    if whole := WHOLE.match(q.text):
+        given_terms = set(content_terms(whole.group(1)))
+        terms -= given_terms
+        spans = [s for s in spans if not set(content_terms(s.text)) - _figure_words(s) <= given_terms] or list(spans)
     # "Berapa kasus DBD pada anak usia 5-14 tahun?", "Berapa harga satu paket?": the figure the question
     # gives is not the one it asks for, unless the sentence has no other
     given = _figures(q.text)
@@ -403,7 +414,8 @@ def best_span(sentence: str, spans: Iterable[Span], q: Question) -> Span | None:
     if LONG.search(" ".join(q.words)):
         spans = [s for s in spans if set(s.text.lower().split()) & DURATION] or spans
     # "Berapa kasus DBD ...?" names what it counts: "16 kecamatan" beside the cases answers something else
-    if q.kind == "count" and not q.english and q.focus and q.focus[0] not in NUMBER_UNITS | DURATION:
+    if q.kind == "count" and not q.english and q.focus and q.focus[0] not in NUMBER_UNITS | DURATION and \
+            "berapa yang" not in " ".join(q.words):  # "berapa yang berhasil?" names no noun it counts
         spans = [s for s in spans if not _counts_other(s, q)]
     # "naik dari Rp108.000 menjadi Rp155.000": "setelah/kini" asks for the figure after "menjadi",
     # "sebelum/semula/asli" for the one after "dari"

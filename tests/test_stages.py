@@ -221,6 +221,15 @@ def test_a_figure_of_another_noun_does_not_lead() -> None:
     assert lead_for(analyse("Berapa skor pertandingan itu?"), sentence) is None
 
 
+def test_the_whole_a_question_starts_from_is_not_its_answer() -> None:
+    # "Dari semua X, berapa yang ...?" gives X: the answer is the part, not the whole
+    sentence = ("Pada tahun 2020 terdapat 3.691 unit kerja yang diusulkan kepada Tim Penilai Nasional, dan 763 "
+                "instansi yang berhasil mendapatkan penghargaan, terdiri atas 681 WBK dan 82 WBBM.")
+    question = analyse("Dari semua unit kerja yang diusulkan, berapa yang akhirnya berhasil?")
+    assert lead_for(question, sentence) == "763 instansi."
+    assert lead_for(analyse("Berapa unit kerja yang diusulkan?"), sentence) == "3.691 unit kerja."
+
+
 def test_no_lead_when_the_sentence_does_not_tell_which_figure() -> None:
     sentence = "Indonesia melepaskan 11 tembakan, sementara Yordania mencatatkan 14 tembakan."
     assert best_span(sentence, number_spans(sentence), analyse("Berapa tembakan?")) is None
