@@ -143,10 +143,16 @@ def strip_clitic(word: str) -> str:
     return word
 
 
+# "berapa banyak", "seberapa lama": after "berapa" these words say how the question asks, not what about
+ASKING_AFTER_BERAPA = frozenset({"banyak", "lama"})
+
+
 def content_words(text: str) -> list[str]:
     """The words that carry meaning, as written (normalised): no stopwords, no question words."""
     sw = stopwords()
-    return [w for w in words(text) if w not in sw and len(w) > 1]
+    found = words(text)
+    return [w for i, w in enumerate(found) if w not in sw and len(w) > 1
+            and not (w in ASKING_AFTER_BERAPA and i > 0 and found[i - 1] in ("berapa", "seberapa"))]
 
 
 def content_terms(text: str) -> list[str]:

@@ -47,6 +47,15 @@ def test_question_words_are_never_terms() -> None:
     assert analyse("Dimanakah acaranya?").terms == ("acara",)
 
 
+def test_how_berapa_asks_is_not_what_it_asks_about() -> None:
+    # "berapa banyak", "seberapa lama": an article that never writes "banyak" still answers the question
+    assert analyse("Berapa banyak instansi yang memperoleh predikat WBK?").terms == ("instansi", "oleh", "predikat",
+                                                                                     "wbk")
+    assert analyse("Sudah berapa lama harga beras naik?").terms == ("harga", "beras", "naik")
+    # elsewhere the words are the question's own: "banyak warga" is a topic
+    assert "banyak" in analyse("Banyak warga mengungsi ke mana?").terms
+
+
 def test_focus_is_what_the_question_word_asks_about() -> None:
     assert analyse("Berapa rumah yang terendam banjir?").focus == ("rumah",)
     assert analyse("Siapa yang memimpin evakuasi?").focus[0] == "pimpin"
