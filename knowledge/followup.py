@@ -79,6 +79,7 @@ def _alternative(new: str, question: str, writes: Callable[[str], bool]) -> re.M
     so "medium" takes the place of "premium", the word written after "beras" in the question.
     """
     found = list(WORD.finditer(question))
+    sw = stopwords()
     for i in range(len(found) - 1, 0, -1):
         before = found[i - 1].group(0).lower()
         after = found[i + 1].group(0).lower() if i + 1 < len(found) else ""
@@ -86,7 +87,6 @@ def _alternative(new: str, question: str, writes: Callable[[str], bool]) -> re.M
             return None
         if QUESTION_WORD.fullmatch(before):
             continue
-        sw = stopwords()
         if (before not in sw and writes(f"{before} {new}")) or (after and after not in sw and writes(f"{new} {after}")):
             return found[i]
     return None
@@ -115,8 +115,7 @@ def resolve(question: str, context: Context, writes: Callable[[str], bool] | Non
         place = _same_place(lead.group(1), context.question) if lead else None
         single = None if lead or " " in new_focus or not new_focus.islower() or writes is None else \
             _alternative(new_focus, context.question, writes)
-        if place or single:
-            hit = place or single
+        if hit := place or single:
             text = context.question[: hit.start()] + new_focus + context.question[hit.end():]
         elif context.focus and re.search(swapped, context.question, re.IGNORECASE):
             text = re.sub(swapped, lambda _: new_focus, context.question, count=1, flags=re.IGNORECASE)
